@@ -1,0 +1,353 @@
+// The addon's JavaScript surface (typed in src/native.ts): spawn() starts a
+// supervised session and returns a Session; messages reach JS in batches, one
+// ThreadSafeFunction call per batch. No exception crosses into JS unhandled.
+#include <napi.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "filter.h"
+#include "kernel.h"
+#include "launch.h"
+#include "procinfo.h"
+#include "supervisor.h"
+
+namespace netlog {
+namespace {
+
+const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::Exec: return "exec";
+    case Kind::Connect: return "connect";
+    case Kind::Accept: return "accept";
+    case Kind::Bind: return "bind";
+    case Kind::Close: return "close";
+  }
+  return "?";
+}
+
+std::string ErrnoName(int err) {
+  if (err == 0) return "ok";
+  const char* n = strerrorname_np(err);
+  return n ? n : "E" + std::to_string(err);
+}
+
+Napi::Object EndpointToJs(Napi::Env env, const Endpoint& ep) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ip", ep.ip);
+  o.Set("port", ep.port);
+  return o;
+}
+
+Napi::Value Nullable(Napi::Env env, int64_t v) {
+  return v < 0 ? env.Null() : Napi::Number::New(env, static_cast<double>(v));
+}
+
+Napi::Object EventToJs(Napi::Env env, const Event& ev) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("type", "event");
+  o.Set("token", ev.token);
+  o.Set("kind", KindName(ev.kind));
+  o.Set("realtimeUs", static_cast<double>(ev.realtime_us));
+  o.Set("boottimeUs", static_cast<double>(ev.boottime_us));
+  const Identity& id = ev.proc;
+  Napi::Object p = Napi::Object::New(env);
+  p.Set("pid", id.pid);
+  p.Set("tid", id.tid);
+  p.Set("ppid", id.ppid);
+  p.Set("sid", id.sid);
+  p.Set("pgid", id.pgid);
+  std::string tty = TtyName(id.tty_nr);
+  p.Set("tty", tty.empty() ? env.Null() : Napi::String::New(env, tty));
+  p.Set("uid", id.uid);
+  p.Set("gid", id.gid);
+  p.Set("euid", id.euid);
+  p.Set("egid", id.egid);
+  p.Set("auid", Nullable(env, id.auid));
+  p.Set("ses", Nullable(env, id.ses));
+  p.Set("exe", id.exe);
+  p.Set("comm", id.comm);
+  o.Set("proc", p);
+  if (ev.kind == Kind::Exec) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("file", ev.file);
+    Napi::Array argv = Napi::Array::New(env, ev.argv.size());
+    for (size_t i = 0; i < ev.argv.size(); i++) argv.Set(i, ev.argv[i]);
+    e.Set("argv", argv);
+    e.Set("cwd", ev.cwd);
+    e.Set("argvTruncated", ev.argv_truncated);
+    o.Set("exec", e);
+  } else {
+    Napi::Object n = Napi::Object::New(env);
+    n.Set("proto", ev.tcp ? "tcp" : "udp");
+    n.Set("family", ev.ipv6 ? "ipv6" : "ipv4");
+    n.Set("local", EndpointToJs(env, ev.local));
+    if (ev.has_remote && ev.kind != Kind::Bind) n.Set("remote", EndpointToJs(env, ev.remote));
+    if (ev.kind == Kind::Close) n.Set("accepted", ev.accepted);
+    o.Set("net", n);
+  }
+  if (ev.result_errno >= 0) o.Set("result", ErrnoName(ev.result_errno));
+  return o;
+}
+
+Napi::Object MessageToJs(Napi::Env env, const Message& m) {
+  Napi::Object o;
+  switch (m.type) {
+    case MsgType::Event:
+      return EventToJs(env, m.event);
+    case MsgType::Exit:
+      o = Napi::Object::New(env);
+      o.Set("type", "exit");
+      o.Set("code", m.signaled ? 128 + m.status : m.status);
+      o.Set("signal", m.signaled ? m.status : 0);
+      if (!m.text.empty()) o.Set("error", m.text);
+      return o;
+    case MsgType::Stopped:
+      o = Napi::Object::New(env);
+      o.Set("type", "stopped");
+      o.Set("signal", m.status);
+      return o;
+    case MsgType::Continued:
+      o = Napi::Object::New(env);
+      o.Set("type", "continued");
+      return o;
+    case MsgType::End:
+      o = Napi::Object::New(env);
+      o.Set("type", "end");
+      return o;
+    case MsgType::Warning:
+      o = Napi::Object::New(env);
+      o.Set("type", "warning");
+      o.Set("text", m.text);
+      return o;
+  }
+  return Napi::Object::New(env);
+}
+
+std::vector<std::string> StringArray(Napi::Value v) {
+  std::vector<std::string> out;
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).ToString().Utf8Value());
+  return out;
+}
+
+bool BoolField(Napi::Object o, const char* key, bool dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
+}
+
+// Reaps the session's direct child (and, netlog-run being a subreaper, any
+// orphan of the session) and reports the child's exit, stops and continues.
+void Waiter(std::shared_ptr<Supervisor> sup, pid_t child, int err_fd) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  ChildError ce{0, 0};
+  ssize_t n;
+  while ((n = read(err_fd, &ce, sizeof ce)) < 0 && errno == EINTR) {
+  }
+  close(err_fd);
+  std::string launch_error;
+  if (n == static_cast<ssize_t>(sizeof ce))
+    launch_error = std::string(StageName(ce.stage)) + "\t" + strerror(ce.err) + "\t" + std::to_string(ce.err);
+  for (;;) {
+    siginfo_t si{};
+    if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED) < 0) {
+      if (errno == EINTR) continue;
+      if (sup->Ended()) return;
+      usleep(10000);  // no child now; orphans may still be reparented to us
+      continue;
+    }
+    if (si.si_pid != child) continue;
+    Message m;
+    switch (si.si_code) {
+      case CLD_EXITED:
+      case CLD_KILLED:
+      case CLD_DUMPED:
+        m.type = MsgType::Exit;
+        m.signaled = si.si_code != CLD_EXITED;
+        m.status = si.si_status;
+        m.text = launch_error;
+        break;
+      case CLD_STOPPED:
+      case CLD_TRAPPED:
+        m.type = MsgType::Stopped;
+        m.status = si.si_status;
+        break;
+      case CLD_CONTINUED:
+        m.type = MsgType::Continued;
+        break;
+      default:
+        continue;
+    }
+    sup->Push(std::move(m));
+  }
+}
+
+class Session : public Napi::ObjectWrap<Session> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Session",
+                       {InstanceMethod("answer", &Session::AnswerJs),
+                        InstanceMethod("setProbes", &Session::SetProbesJs),
+                        InstanceMethod("kill", &Session::KillJs),
+                        InstanceMethod("close", &Session::CloseJs),
+                        InstanceAccessor("pid", &Session::PidJs, nullptr)});
+  }
+  Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
+
+  std::shared_ptr<Supervisor> sup;
+  Napi::ThreadSafeFunction tsfn;
+  pid_t pid = -1;
+  bool released = false;
+
+ private:
+  Napi::Value AnswerJs(const Napi::CallbackInfo& info) {
+    if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) {
+      Napi::TypeError::New(info.Env(), "answer(tokens: Uint32Array, refuse: Uint8Array)").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    Napi::Uint32Array tokens = info[0].As<Napi::Uint32Array>();
+    Napi::Uint8Array refuse = info[1].As<Napi::Uint8Array>();
+    for (size_t i = 0; i < tokens.ElementLength(); i++)
+      sup->Answer(tokens[i], i < refuse.ElementLength() && refuse[i] != 0);
+    return info.Env().Undefined();
+  }
+  Napi::Value SetProbesJs(const Napi::CallbackInfo& info) {
+    sup->SetProbes(info[0].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
+  }
+  Napi::Value KillJs(const Napi::CallbackInfo& info) {
+    int sig = info[0].As<Napi::Number>().Int32Value();
+    bool group = info.Length() > 1 && info[1].ToBoolean().Value();
+    int r = group ? kill(-getpgid(pid), sig) : kill(pid, sig);
+    return Napi::Boolean::New(info.Env(), r == 0);
+  }
+  Napi::Value CloseJs(const Napi::CallbackInfo& info) {
+    if (!released) {
+      released = true;
+      tsfn.Release();
+    }
+    return info.Env().Undefined();
+  }
+  Napi::Value PidJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(pid)); }
+};
+
+Napi::FunctionReference* g_session_ctor = nullptr;
+
+Napi::Value ThrowLaunchError(Napi::Env env, const std::string& stage, int err) {
+  Napi::Error e = Napi::Error::New(env, stage + ": " + strerror(err));
+  e.Set("code", "ELAUNCH");
+  e.Set("stage", stage);
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("errnoName", ErrnoName(err));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// spawn(options, onMessages) → Session
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "spawn(options, onMessages)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  LaunchSpec spec;
+  spec.candidates = StringArray(o.Get("candidates"));
+  spec.argv = StringArray(o.Get("argv"));
+  spec.env = StringArray(o.Get("env"));
+  spec.test_fail_seccomp = BoolField(o, "testFailSeccomp", false);
+  SupervisorOptions sopts;
+  Napi::Object traps = o.Get("traps").As<Napi::Object>();
+  sopts.traps.exec = BoolField(traps, "exec", true);
+  sopts.traps.connect = BoolField(traps, "connect", true);
+  sopts.traps.accept = BoolField(traps, "accept", true);
+  sopts.traps.bind = BoolField(traps, "bind", true);
+  sopts.traps.close = BoolField(traps, "close", true);
+  sopts.exec = sopts.traps.exec;
+  sopts.probes = o.Get("probes").As<Napi::Number>().Uint32Value();
+  sopts.argv_max = o.Get("argvMax").As<Napi::Number>().Uint32Value();
+
+  std::string ferr = BuildFilter(sopts.traps, spec.filter);
+  if (!ferr.empty()) {
+    Napi::Error e = Napi::Error::New(env, ferr);
+    e.Set("code", "ELAUNCH");
+    e.Set("stage", "filter");
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  InstallInterruptHandler();
+  // Orphans of the session are reparented to netlog-run, which reaps them:
+  // the session ends when the last supervised process is gone.
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+  Launched l;
+  ChildError ce{0, 0};
+  if (!Launch(spec, l, ce)) return ThrowLaunchError(env, StageName(ce.stage), ce.err);
+
+  Napi::Object obj = g_session_ctor->New({});
+  Session* s = Session::Unwrap(obj);
+  s->pid = l.pid;
+  s->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "netlog-supervisor", 0, 1);
+  Napi::ThreadSafeFunction tsfn = s->tsfn;
+  auto sup = std::make_shared<Supervisor>(l.listener, sopts, [tsfn](Supervisor* raw) mutable {
+    tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function cb) {
+      std::deque<Message> batch = raw->Drain();
+      Napi::Array arr = Napi::Array::New(env, batch.size());
+      uint32_t i = 0;
+      for (const Message& m : batch) arr.Set(i++, MessageToJs(env, m));
+      cb.Call({arr});
+    });
+  });
+  s->sup = sup;
+  // Halves the cost of each trapped call where the kernel has it (6.6+).
+  uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+  ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &sync_flags);
+  sup->Start();
+  char ack = 'A';
+  ssize_t n;
+  while ((n = write(l.ack_fd, &ack, 1)) < 0 && errno == EINTR) {
+  }
+  close(l.ack_fd);
+  std::thread(Waiter, sup, l.pid, l.err_fd).detach();
+  return obj;
+}
+
+// Sends one datagram to a unix socket (syslog's /dev/log): Node has no
+// AF_UNIX SOCK_DGRAM. Returns 0 or an errno name.
+Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].ToString().Utf8Value();
+  Napi::Buffer<char> buf = info[1].As<Napi::Buffer<char>>();
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sun.sun_path) return Napi::String::New(env, "ENAMETOOLONG");
+  memcpy(sun.sun_path, path.c_str(), path.size());
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Napi::String::New(env, ErrnoName(errno));
+  ssize_t r = sendto(fd, buf.Data(), buf.Length(), 0, reinterpret_cast<sockaddr*>(&sun), sizeof sun);
+  int err = r < 0 ? errno : 0;
+  close(fd);
+  return Napi::String::New(env, ErrnoName(err));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  g_session_ctor = new Napi::FunctionReference(Napi::Persistent(Session::Init(env)));
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram));
+  return exports;
+}
+
+}  // namespace
+}  // namespace netlog
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return netlog::Init(env, exports); }
+NODE_API_MODULE(netlog_native, InitAddon)

@@ -1,0 +1,49 @@
+// The filter: non-native ABIs (int 0x80, x32) get ENOSYS before the syscall
+// table is consulted; io_uring gets ENOSYS (it would connect and accept
+// without a system call); the trapped syscalls go to the supervisor.
+#include "filter.h"
+
+#include <seccomp.h>
+#include <cerrno>
+#include <cstring>
+
+namespace netlog {
+
+std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) return "seccomp_init: out of memory";
+  std::string err;
+  auto fail = [&](const char* what, int rc) {
+    if (err.empty()) err = std::string(what) + ": " + strerror(-rc);
+  };
+  int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(ENOSYS));
+  if (rc < 0) fail("seccomp_attr_set", rc);
+  auto add = [&](uint32_t action, const char* name) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) return fail(name, -ENOSYS);
+    int r = seccomp_rule_add(ctx, action, nr, 0);
+    if (r < 0) fail(name, r);
+  };
+  for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
+    add(SCMP_ACT_ERRNO(ENOSYS), name);
+  if (traps.exec) { add(SCMP_ACT_NOTIFY, "execve"); add(SCMP_ACT_NOTIFY, "execveat"); }
+  if (traps.connect) add(SCMP_ACT_NOTIFY, "connect");
+  if (traps.accept) { add(SCMP_ACT_NOTIFY, "accept"); add(SCMP_ACT_NOTIFY, "accept4"); }
+  if (traps.bind) add(SCMP_ACT_NOTIFY, "bind");
+  if (traps.close) add(SCMP_ACT_NOTIFY, "close");
+  if (err.empty()) {
+    size_t len = 0;
+    rc = seccomp_export_bpf_mem(ctx, nullptr, &len);
+    if (rc < 0) {
+      fail("seccomp_export_bpf_mem", rc);
+    } else {
+      out.resize(len / sizeof(sock_filter));
+      rc = seccomp_export_bpf_mem(ctx, out.data(), &len);
+      if (rc < 0) fail("seccomp_export_bpf_mem", rc);
+    }
+  }
+  seccomp_release(ctx);
+  return err;
+}
+
+}  // namespace netlog

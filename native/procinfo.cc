@@ -1,0 +1,144 @@
+// Identity of a trapped task, from /proc. Everything read here is racy by
+// nature (the task may exit and its pid be reused); the supervisor validates
+// the notification id after calling these and drops what it read otherwise.
+#include "procinfo.h"
+
+#include <fcntl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace netlog {
+
+bool ReadSmallFile(const char* path, std::string& out) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return true;
+}
+
+std::string ReadLink(const std::string& path) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  if (n <= 0) return std::string();
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+static const char* FindField(const std::string& status, const char* key) {
+  size_t klen = strlen(key);
+  size_t pos = 0;
+  while (pos < status.size()) {
+    if (status.compare(pos, klen, key) == 0) return status.c_str() + pos + klen;
+    size_t nl = status.find('\n', pos);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return nullptr;
+}
+
+static bool ParseStat(const std::string& stat, Identity& id) {
+  // comm is in parentheses and may itself contain ") ": use the last ')'.
+  size_t open = stat.find('(');
+  size_t close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  id.comm = stat.substr(open + 1, close - open - 1);
+  char state;
+  int ppid, pgrp, session, tty_nr;
+  if (sscanf(stat.c_str() + close + 1, " %c %d %d %d %d", &state, &ppid, &pgrp, &session, &tty_nr) != 5)
+    return false;
+  id.ppid = ppid;
+  id.pgid = pgrp;
+  id.sid = session;
+  id.tty_nr = static_cast<uint32_t>(tty_nr);
+  return true;
+}
+
+bool ReadIdentity(pid_t tid, Identity& id) {
+  char path[64];
+  std::string buf;
+  snprintf(path, sizeof path, "/proc/%d/stat", tid);
+  if (!ReadSmallFile(path, buf) || !ParseStat(buf, id)) return false;
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  if (!ReadSmallFile(path, buf)) return false;
+  const char* p;
+  if ((p = FindField(buf, "Tgid:"))) id.pid = atoi(p);
+  if ((p = FindField(buf, "Uid:")))
+    sscanf(p, "%u %u %*u %u", &id.uid, &id.euid, &id.fsuid);
+  if ((p = FindField(buf, "Gid:")))
+    sscanf(p, "%u %u %*u %u", &id.gid, &id.egid, &id.fsgid);
+  id.groups.clear();
+  if ((p = FindField(buf, "Groups:"))) {
+    char* end;
+    for (;;) {
+      while (*p == ' ' || *p == '\t') p++;
+      if (*p < '0' || *p > '9') break;
+      id.groups.push_back(static_cast<uint32_t>(strtoul(p, &end, 10)));
+      p = end;
+    }
+  }
+  id.tid = tid;
+  snprintf(path, sizeof path, "/proc/%d/loginuid", tid);
+  id.auid = -1;
+  if (ReadSmallFile(path, buf)) {
+    unsigned long v = strtoul(buf.c_str(), nullptr, 10);
+    if (v != 4294967295UL) id.auid = static_cast<int64_t>(v);
+  }
+  snprintf(path, sizeof path, "/proc/%d/sessionid", tid);
+  id.ses = -1;
+  if (ReadSmallFile(path, buf)) {
+    unsigned long v = strtoul(buf.c_str(), nullptr, 10);
+    if (v != 4294967295UL) id.ses = static_cast<int64_t>(v);
+  }
+  snprintf(path, sizeof path, "/proc/%d/exe", tid);
+  id.exe = ReadLink(path);
+  return true;
+}
+
+bool HasDeliverableSignal(pid_t tid, bool& pending) {
+  char path[64];
+  std::string buf;
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  if (!ReadSmallFile(path, buf)) return false;
+  const char* p;
+  unsigned long long sigpnd = 0, shdpnd = 0, sigblk = 0;
+  if ((p = FindField(buf, "SigPnd:"))) sigpnd = strtoull(p, nullptr, 16);
+  if ((p = FindField(buf, "ShdPnd:"))) shdpnd = strtoull(p, nullptr, 16);
+  if ((p = FindField(buf, "SigBlk:"))) sigblk = strtoull(p, nullptr, 16);
+  pending = ((sigpnd | shdpnd) & ~sigblk) != 0;
+  return true;
+}
+
+std::string TtyName(uint32_t tty_nr) {
+  if (tty_nr == 0) return std::string();
+  unsigned maj = major(tty_nr), min = minor(tty_nr);
+  char buf[32];
+  if (maj >= 136 && maj <= 143) {
+    snprintf(buf, sizeof buf, "pts/%u", (maj - 136) * 256 + min);
+  } else if (maj == 4 && min < 64) {
+    snprintf(buf, sizeof buf, "tty%u", min);
+  } else if (maj == 4) {
+    snprintf(buf, sizeof buf, "ttyS%u", min - 64);
+  } else if (maj == 5 && min == 1) {
+    snprintf(buf, sizeof buf, "console");
+  } else {
+    snprintf(buf, sizeof buf, "tty(%u:%u)", maj, min);
+  }
+  return buf;
+}
+
+}  // namespace netlog

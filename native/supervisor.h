@@ -1,0 +1,122 @@
+// The supervisor: receives every seccomp notification of the session on its
+// own thread, answers on its own what needs no record, and holds the rest
+// until TypeScript has written the record and calls Answer() (log before allow).
+#pragma once
+#include <linux/seccomp.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "event.h"
+#include "filter.h"
+
+namespace netlog {
+
+// Probe bits, as the original `probes` parameter, plus tcp_bind (extension).
+enum Probe : uint32_t {
+  kTcpConnect = 0x1, kTcpAccept = 0x2, kTcpClose = 0x4,
+  kUdpConnect = 0x8, kUdpBind = 0x10, kUdpClose = 0x20, kTcpBind = 0x40,
+};
+
+struct SupervisorOptions {
+  TrapSet traps;
+  uint32_t probes = 0x7f;
+  bool exec = true;
+  size_t argv_max = 39936;
+};
+
+class Supervisor {
+ public:
+  // `post` is called (from any thread) when messages are waiting in the queue.
+  Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post);
+  void Start();
+  // Takes every queued message (JS thread).
+  std::deque<Message> Drain();
+  // Lets the held syscall go on (refuse=false) or fails it with EACCES.
+  void Answer(uint32_t token, bool refuse);
+  void SetProbes(uint32_t probes) { probes_.store(probes); }
+  void Push(Message&& m);
+  bool Ended() const { return ended_.load(); }
+
+ private:
+  enum class How : uint8_t { Continue, Return, AddFd };
+  struct Pending {
+    uint64_t id = 0;
+    pid_t tid = 0;
+    How how = How::Continue;
+    int error = 0;  // Return: 0 or a positive errno
+    int fd = -1;    // Connect: the duplicate; Accept: the new connection
+    bool tcp = true;
+    uint32_t fd_flags = 0;
+    uint64_t addr = 0, addrlen = 0;
+    int32_t user_len = 0;
+    sockaddr_storage peer{};
+    socklen_t peer_len = 0;
+  };
+  struct Call {  // one notification, as the worker threads need it
+    uint64_t id;
+    pid_t tid;
+    int nr;
+    uint64_t args[6];
+    int64_t realtime_us, boottime_us;
+  };
+  struct BlockingOp;
+
+  void Run();
+  void Handle(const seccomp_notif& n);
+  void HandleExec(const Call& c);
+  void HandleConnect(const Call& c);
+  void HandleAccept(const Call& c);
+  void HandleBind(const Call& c);
+  void HandleClose(const Call& c);
+  void FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_storage& addr,
+                     socklen_t len, BlockingOp* op);
+  void FinishAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen,
+                    int32_t user_len, BlockingOp* op);
+  void Respond(uint64_t id, int error, bool cont);
+  void Hold(Event&& ev, const Call& c, Pending p);
+  bool FillEvent(const Call& c, Kind kind, Event& ev);
+  int DupFd(const Call& c, int fd, int& err);
+  void RunBlocking(std::function<void(BlockingOp*)> job, const Call& c);
+  void Monitor();
+  void Warn(const std::string& text);
+
+  int listener_;
+  SupervisorOptions opts_;
+  std::atomic<uint32_t> probes_;
+  std::function<void(Supervisor*)> post_;
+  std::thread thread_;
+  std::atomic<bool> ended_{false};
+
+  std::mutex queue_mu_;
+  std::deque<Message> queue_;
+  bool posted_ = false;
+
+  std::mutex pending_mu_;
+  std::unordered_map<uint32_t, Pending> pending_;
+  uint32_t next_token_ = 1;
+
+  std::mutex accepted_mu_;
+  std::unordered_set<uint64_t> accepted_inodes_;
+  std::deque<uint64_t> accepted_order_;
+
+  std::mutex ops_mu_;
+  std::condition_variable ops_cv_;
+  std::vector<BlockingOp*> ops_;
+  bool monitor_started_ = false;
+  std::atomic<bool> warned_getfd_{false};
+};
+
+// Installs the no-op handler of the signal used to interrupt a worker that is
+// blocked in an emulated accept/connect (once per process).
+void InstallInterruptHandler();
+
+}  // namespace netlog

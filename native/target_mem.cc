@@ -1,0 +1,105 @@
+// Target memory access. Reads are split at page boundaries so that a string
+// ending just before an unmapped page is still read whole.
+#include "target_mem.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace netlog {
+
+static constexpr size_t kPage = 4096;
+
+static bool ProcMem(pid_t tid, uint64_t addr, void* buf, size_t len, bool write) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/mem", tid);
+  int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = write ? pwrite(fd, buf, len, static_cast<off_t>(addr))
+                    : pread(fd, buf, len, static_cast<off_t>(addr));
+  close(fd);
+  return n == static_cast<ssize_t>(len);
+}
+
+bool ReadMem(pid_t tid, uint64_t addr, void* buf, size_t len) {
+  if (len == 0) return true;
+  struct iovec local = {buf, len};
+  struct iovec remote = {reinterpret_cast<void*>(addr), len};
+  ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+  if (n == static_cast<ssize_t>(len)) return true;
+  if (n < 0 && errno == EFAULT) return false;
+  return ProcMem(tid, addr, buf, len, false);
+}
+
+bool WriteMem(pid_t tid, uint64_t addr, const void* buf, size_t len) {
+  if (len == 0) return true;
+  struct iovec local = {const_cast<void*>(buf), len};
+  struct iovec remote = {reinterpret_cast<void*>(addr), len};
+  ssize_t n = process_vm_writev(tid, &local, 1, &remote, 1, 0);
+  if (n == static_cast<ssize_t>(len)) return true;
+  if (n < 0 && errno == EFAULT) return false;
+  return ProcMem(tid, addr, const_cast<void*>(buf), len, true);
+}
+
+bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string& out) {
+  out.clear();
+  char chunk[kPage];
+  while (out.size() < max) {
+    size_t want = kPage - (addr % kPage);
+    if (want > max - out.size()) want = max - out.size();
+    if (!ReadMem(tid, addr, chunk, want)) return false;
+    void* nul = memchr(chunk, 0, want);
+    if (nul) {
+      out.append(chunk, static_cast<size_t>(static_cast<char*>(nul) - chunk));
+      return true;
+    }
+    out.append(chunk, want);
+    addr += want;
+  }
+  return false;
+}
+
+bool ReadArgv(pid_t tid, uint64_t addr, size_t max_joined, std::vector<std::string>& argv,
+              bool& truncated) {
+  argv.clear();
+  truncated = false;
+  size_t joined = 0;
+  if (addr == 0) return true;  // Linux accepts a NULL argv
+  // The kernel caps argv at MAX_ARG_STRINGS; bound the walk the same way.
+  for (size_t i = 0; i < 0x7FFFFFFF; i++) {
+    uint64_t ptr = 0;
+    if (!ReadMem(tid, addr + i * sizeof(uint64_t), &ptr, sizeof ptr)) return false;
+    if (ptr == 0) return true;
+    size_t sep = argv.empty() ? 0 : 1;
+    if (joined + sep >= max_joined) {
+      truncated = true;
+      return true;
+    }
+    std::string arg;
+    size_t room = max_joined - joined - sep;
+    // Read one byte more than fits to learn whether the string is cut.
+    if (!ReadString(tid, ptr, room + 1, arg)) {
+      std::string part;
+      // No NUL within room+1 bytes: the string is longer than what fits.
+      char buf[kPage];
+      size_t got = 0;
+      while (got < room) {
+        size_t want = room - got < sizeof buf ? room - got : sizeof buf;
+        if (!ReadMem(tid, ptr + got, buf, want)) return false;
+        part.append(buf, want);
+        got += want;
+      }
+      argv.push_back(std::move(part));
+      truncated = true;
+      return true;
+    }
+    joined += sep + arg.size();
+    argv.push_back(std::move(arg));
+  }
+  return true;
+}
+
+}  // namespace netlog

@@ -1,0 +1,223 @@
+// netlog-run: parse the command line and config, open the sinks, start the
+// supervised session, pass signals on, and exit with COMMAND's status.
+import fs from 'node:fs';
+import tty from 'node:tty';
+import path from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, USAGE, UsageError } from './args.js';
+import { parseConfig, resolveConfig } from '../config/parse.js';
+import type { Config, ConfigLayer } from '../config/keys.js';
+import { NetlogError } from '../errors.js';
+import { formatJson } from '../record/json.js';
+import { formatSeed } from '../record/seed.js';
+import { formatText, textColors } from '../record/text.js';
+import type { AnyRecord, EventRecord, RunRecord } from '../record/types.js';
+import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
+import { FileSink, StderrSink } from '../sink/sinks.js';
+import { SyslogSink } from '../sink/syslog.js';
+import { isoMicros, Supervision } from '../supervisor.js';
+
+const EXIT_FAILURE = 125;
+
+function say(text: string): void {
+  try {
+    fs.writeSync(2, `netlog-run: ${text}\n`);
+  } catch {
+    // stderr is gone: nothing else to tell
+  }
+}
+
+function version(): string {
+  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+function readConfigFile(file: string): ConfigLayer {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new NetlogError('ECONFIG', `cannot read config ${file}: ${why}`);
+  }
+  return parseConfig(text, file);
+}
+
+/** COMMAND's candidate paths, in the order execvp(3) would try them. */
+export function commandCandidates(command: string, envPath: string | undefined): string[] {
+  if (command.includes('/')) return [command];
+  const dirs = (envPath ?? '/usr/local/bin:/usr/bin:/bin').split(':');
+  return dirs.map((d) => path.join(d === '' ? '.' : d, command));
+}
+
+function formatterFor(format: string, config: Config, isTty: boolean): Formatter {
+  if (format === 'json') return formatJson;
+  if (format === 'seed') {
+    return (rec: AnyRecord) =>
+      rec.event === 'start' || rec.event === 'end' ? formatJson(rec) : formatSeed(rec as EventRecord, { simpleFormat: config.simpleFormat });
+  }
+  const colors = textColors(isTty);
+  return (rec: AnyRecord) => formatText(rec, colors);
+}
+
+function signalName(n: number): string | null {
+  if (n === 0) return null;
+  const entry = Object.entries(osConstants.signals).find(([, v]) => v === n);
+  return entry ? entry[0] : `SIG${n}`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let args;
+  let config: Config;
+  try {
+    args = parseArgs(argv);
+    if (args.help) {
+      fs.writeSync(1, USAGE + '\n');
+      process.exit(0);
+    }
+    if (args.version) {
+      fs.writeSync(1, `netlog-run ${version()}\n`);
+      process.exit(0);
+    }
+    if (args.user !== undefined) throw new UsageError('--user is not implemented yet');
+    const layers = args.configFile ? [readConfigFile(args.configFile), ...args.layers] : args.layers;
+    config = resolveConfig(layers);
+  } catch (err) {
+    if (err instanceof NetlogError) {
+      say(err.message);
+      if (err instanceof UsageError) say("try 'netlog-run --help'");
+      process.exit(EXIT_FAILURE);
+    }
+    throw err;
+  }
+
+  const sinks: SinkWithFormat[] = [];
+  try {
+    if (config.output !== undefined) {
+      sinks.push({ sink: new FileSink(config.output), format: formatterFor(config.format ?? 'json', config, false) });
+    } else {
+      sinks.push({ sink: new StderrSink(), format: formatterFor(config.format ?? 'text', config, tty.isatty(2)) });
+    }
+    if (config.syslog !== undefined) {
+      const inner = config.format === 'seed' ? formatterFor('seed', config, false) : formatJson;
+      sinks.push({ sink: new SyslogSink(config.syslog, config.syslogFacility), format: inner });
+    }
+  } catch (err) {
+    if (err instanceof NetlogError) {
+      say(err.message);
+      process.exit(EXIT_FAILURE);
+    }
+    throw err;
+  }
+
+  const quiet = args.quiet;
+  const writer = new RecordWriter(sinks, (reason) =>
+    say(`${reason}; refusing the supervised system calls whose records cannot be written (EACCES)`),
+  );
+  const runRecord = (event: 'start' | 'end', run: RunRecord['run']): RunRecord => {
+    const now = Date.now() * 1000;
+    return { v: 1, seq: 0, ts: isoMicros(now), event, run };
+  };
+
+  let exit: { code: number; signal: number } | undefined;
+  let ended = false;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  const finish = (): void => {
+    if (!exit || !ended) return;
+    if (lingerTimer) clearTimeout(lingerTimer);
+    const end = runRecord('end', {
+      exit_code: exit.code,
+      signal: signalName(exit.signal),
+      records: writer.counts.records,
+      hidden: supervision.counts.hidden,
+      refused: writer.counts.refused,
+    });
+    if (!writer.write([end], 0) && !quiet) {
+      say(`end: exit ${exit.code}, ${writer.counts.records} records, ${writer.counts.refused} refused`);
+    }
+    writer.close();
+    supervision.close();
+    process.exit(exit.code);
+  };
+
+  const supervision = new Supervision(config, writer, {
+    onExit(code, signal, launchError) {
+      exit = { code, signal };
+      if (launchError) say(`${args.command[0]}: ${launchError.message}`);
+      else if (!ended && !quiet) {
+        lingerTimer = setTimeout(() => say('COMMAND has exited; supervising the processes it left running until they exit'), 200);
+      }
+      finish();
+    },
+    onStopped(signal) {
+      // Ctrl-Z on COMMAND: stop netlog-run too, so that the calling shell
+      // sees the job stopped (resumed below on SIGCONT), as sudo does.
+      if ([osConstants.signals.SIGTSTP, osConstants.signals.SIGTTIN, osConstants.signals.SIGTTOU].includes(signal)) {
+        process.kill(process.pid, 'SIGSTOP');
+      }
+    },
+    onEnd() {
+      ended = true;
+      finish();
+    },
+    onWarning(text) {
+      say(text);
+    },
+  });
+
+  // Terminal signals reach COMMAND through the process group; netlog-run
+  // itself must survive them.
+  for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGPIPE'] as const) process.on(sig, () => {});
+  process.on('SIGTERM', () => supervision.kill(osConstants.signals.SIGTERM));
+  process.on('SIGHUP', () => supervision.kill(osConstants.signals.SIGHUP));
+  process.on('SIGCONT', () => supervision.kill(osConstants.signals.SIGCONT));
+
+  const command = args.command;
+  const envList = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  const probes = config.probes | (config.probeTcpBind ? 0x40 : 0);
+  try {
+    supervision.start({
+      candidates: commandCandidates(command[0]!, process.env.PATH),
+      argv: command,
+      env: envList,
+      traps: {
+        exec: !args.noExec,
+        connect: (probes & 0x9) !== 0,
+        accept: (probes & 0x2) !== 0,
+        bind: (probes & 0x50) !== 0,
+        close: (probes & 0x24) !== 0,
+      },
+      probes,
+      argvMax: config.argvMaxSize,
+      testFailSeccomp: process.env.NETLOG_TEST_FAIL_SECCOMP === '1',
+    });
+  } catch (err) {
+    const e = err as { code?: string; stage?: string; errno?: number; message: string };
+    if (e.code !== 'ELAUNCH') throw err;
+    say(e.message + launchHint(e.stage, e.errno));
+    process.exit(EXIT_FAILURE);
+  }
+  // COMMAND's first exec reaches us through the event loop, so this record
+  // still comes first.
+  const startRecord = runRecord('start', {
+    version: version(),
+    pid: process.pid,
+    command,
+    uid: process.getuid?.() ?? -1,
+    config_digest: config.digest,
+  });
+  if (!writer.write([startRecord], 0)) {
+    supervision.kill(osConstants.signals.SIGKILL);
+  }
+}
+
+function launchHint(stage: string | undefined, errno: number | undefined): string {
+  if (stage !== 'seccomp') return '';
+  if (errno === 22 /* EINVAL */ || errno === 38 /* ENOSYS */) {
+    return ' (hint: netlog needs Linux 5.19 or later with CONFIG_SECCOMP_FILTER for seccomp user notification with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)';
+  }
+  if (errno === 13 /* EACCES */) return ' (hint: installing a seccomp filter needs no_new_privs or CAP_SYS_ADMIN)';
+  return '';
+}

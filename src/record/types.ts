@@ -1,0 +1,96 @@
+// The record: what netlog writes for each event (SPEC §3, §4, schema version 1).
+// Formatters (json, text, seed) and the whitelist matchers work on these types only.
+
+export type EventKind = 'exec' | 'connect' | 'accept' | 'bind' | 'close' | 'start' | 'end' | 'notice';
+
+/** Identity of the process that made the call, read from /proc by the supervisor. */
+export interface ProcInfo {
+  pid: number; // thread group id
+  tid: number;
+  ppid: number;
+  sid: number;
+  pgid: number;
+  /** Long name as in /dev ("pts/0", "tty1"), or null without a controlling terminal. */
+  tty: string | null;
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+  /** loginuid; null when unset (4294967295 in the kernel). */
+  auid: number | null;
+  ses: number | null;
+  /** Real path of the program (readlink /proc/PID/exe). */
+  exe: string;
+  comm: string;
+}
+
+export interface Endpoint {
+  ip: string; // IPv4 dotted, or IPv6 in RFC 5952 form (v4-mapped stays IPv6)
+  port: number;
+}
+
+export interface NetInfo {
+  proto: 'tcp' | 'udp';
+  family: 'ipv4' | 'ipv6';
+  local: Endpoint;
+  /** Absent for bind. */
+  remote?: Endpoint;
+  /** For close: true when the socket came from accept (service port is the local port). */
+  accepted?: boolean;
+}
+
+export interface ExecInfo {
+  file: string;
+  argv: string[];
+  cwd: string;
+  argv_truncated: boolean;
+}
+
+export interface EventRecord {
+  v: 1;
+  seq: number;
+  ts: string; // ISO 8601 UTC with microseconds
+  /** Seconds since boot (CLOCK_BOOTTIME) for the seed format: [secs, usecs]. Not serialised to JSON. */
+  boot?: [number, number];
+  event: 'exec' | 'connect' | 'accept' | 'bind' | 'close';
+  proc: ProcInfo;
+  net?: NetInfo;
+  exec?: ExecInfo;
+  /** errno name ("ECONNREFUSED") or "ok" where the outcome is known. */
+  result?: string;
+}
+
+/** The run's own records: `start` (first) and `end` (last). */
+export interface RunRecord {
+  v: 1;
+  seq: number;
+  ts: string;
+  boot?: [number, number];
+  event: 'start' | 'end';
+  run: StartInfo | EndInfo;
+}
+
+export interface StartInfo {
+  version: string;
+  pid: number; // netlog-run's own pid
+  command: string[];
+  uid: number;
+  config_digest: string;
+}
+
+export interface EndInfo {
+  exit_code: number;
+  signal: string | null;
+  /** Records written, this one excluded. */
+  records: number;
+  /** Events hidden by a whitelist. */
+  hidden: number;
+  /** Syscalls refused because a record could not be written. */
+  refused: number;
+}
+
+export type AnyRecord = EventRecord | RunRecord;
+
+export function isRunRecord(rec: AnyRecord): rec is RunRecord {
+  return rec.event === 'start' || rec.event === 'end';
+}

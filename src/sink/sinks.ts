@@ -1,0 +1,83 @@
+// Where records go: a file (append, created 0600) and stderr. A batch is one
+// write(2) per sink; a failed write is undone (the file is cut back) so that a
+// record is either whole in the log or refused.
+import fs from 'node:fs';
+import { NetlogError } from '../errors.js';
+
+export interface Sink {
+  readonly name: string;
+  /** Writes the whole text or throws a NetlogError saying why. */
+  write(text: string): void;
+  close(): void;
+}
+
+/** Writes all of buf; on failure the error carries how many bytes went out. */
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  try {
+    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+  } catch (err) {
+    (err as { written?: number }).written = off;
+    throw err;
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '')}` : String(err);
+}
+
+export class FileSink implements Sink {
+  readonly name: string;
+  private fd: number;
+
+  constructor(readonly path: string) {
+    this.name = path;
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOENT' ? 'no such directory' : describe(err);
+      throw new NetlogError('EOUTPUT', `cannot open output ${path}: ${why}`);
+    }
+    if (!fs.fstatSync(fd).isFile()) {
+      fs.closeSync(fd);
+      throw new NetlogError('EOUTPUT', `output ${path} is not a regular file`);
+    }
+    this.fd = fd;
+  }
+
+  write(text: string): void {
+    // A log that was deleted would swallow records unseen: check it first.
+    if (fs.fstatSync(this.fd).nlink === 0) throw new NetlogError('ESINK', `${this.path} was removed`);
+    try {
+      writeAll(this.fd, Buffer.from(text));
+    } catch (err) {
+      const written = (err as { written?: number }).written ?? 0;
+      try {
+        // Cut the partial batch back out, so the log holds whole records only.
+        if (written > 0) fs.ftruncateSync(this.fd, fs.fstatSync(this.fd).size - written);
+      } catch {
+        // nothing more can be undone
+      }
+      throw new NetlogError('ESINK', `cannot write to ${this.path}: ${describe(err)}`);
+    }
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+export class StderrSink implements Sink {
+  readonly name = 'stderr';
+  write(text: string): void {
+    try {
+      writeAll(2, Buffer.from(text));
+    } catch (err) {
+      throw new NetlogError('ESINK', `cannot write to stderr: ${describe(err)}`);
+    }
+  }
+  close(): void {}
+}

@@ -1,0 +1,128 @@
+// The only file that talks to the addon: starts the session, turns native
+// batches into records, has them written, then answers the held syscalls
+// (log before allow). Whitelisted events are answered without a record.
+import { addon, type NativeEvent, type NativeMessage, type NativeSession, type SpawnOptions } from './native.js';
+import type { Config } from './config/keys.js';
+import type { EventRecord } from './record/types.js';
+import type { RecordWriter } from './record/writer.js';
+import { matchExec } from './whitelist/exec.js';
+import { matchNet } from './whitelist/net.js';
+
+export interface SessionHandlers {
+  onExit(code: number, signal: number, launchError?: { stage: string; message: string; errno: number }): void;
+  onStopped(signal: number): void;
+  onEnd(): void;
+  onWarning(text: string): void;
+}
+
+export interface SessionCounts {
+  hidden: number;
+}
+
+/** ISO 8601 UTC with microseconds, from microseconds since the epoch. */
+export function isoMicros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  return new Date(ms).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
+}
+
+export function toRecord(ev: NativeEvent): EventRecord {
+  const rec: EventRecord = {
+    v: 1,
+    seq: 0,
+    ts: isoMicros(ev.realtimeUs),
+    boot: [Math.floor(ev.boottimeUs / 1e6), ev.boottimeUs % 1e6],
+    event: ev.kind,
+    proc: ev.proc,
+  };
+  if (ev.net) rec.net = ev.net;
+  if (ev.exec) {
+    rec.exec = { file: ev.exec.file, argv: ev.exec.argv, cwd: ev.exec.cwd, argv_truncated: ev.exec.argvTruncated };
+  }
+  if (ev.result !== undefined) rec.result = ev.result;
+  return rec;
+}
+
+export class Supervision {
+  private session: NativeSession | undefined;
+  readonly counts: SessionCounts = { hidden: 0 };
+
+  constructor(
+    private config: Config,
+    private readonly writer: RecordWriter,
+    private readonly handlers: SessionHandlers,
+  ) {}
+
+  /** Starts COMMAND; throws the addon's LaunchError when it cannot. */
+  start(options: SpawnOptions): number {
+    this.session = addon.spawn(options, (batch) => this.onBatch(batch));
+    return this.session.pid;
+  }
+
+  /** Swaps in a new configuration (whitelists, probes) between two batches. */
+  reconfigure(config: Config): void {
+    this.config = config;
+    this.session?.setProbes(config.probes | (config.probeTcpBind ? 0x40 : 0));
+  }
+
+  kill(signal: number, group = false): void {
+    this.session?.kill(signal, group);
+  }
+
+  close(): void {
+    this.session?.close();
+  }
+
+  private hidden(rec: EventRecord): boolean {
+    return rec.event === 'exec'
+      ? matchExec(this.config.execWhitelist, rec, this.config.whitelistIncludeRoot)
+      : matchNet(this.config.whitelist, rec);
+  }
+
+  private onBatch(batch: NativeMessage[]): void {
+    const records: EventRecord[] = [];
+    const recorded: number[] = [];
+    const quiet: number[] = [];
+    for (const msg of batch) {
+      if (msg.type !== 'event') continue;
+      const rec = toRecord(msg);
+      if (this.hidden(rec)) {
+        this.counts.hidden++;
+        quiet.push(msg.token);
+      } else {
+        records.push(rec);
+        recorded.push(msg.token);
+      }
+    }
+    if (this.session && (recorded.length > 0 || quiet.length > 0)) {
+      const ok = this.writer.write(records, recorded.length);
+      const tokens = Uint32Array.from([...recorded, ...quiet]);
+      const refuse = new Uint8Array(tokens.length);
+      if (!ok) refuse.fill(1, 0, recorded.length);
+      this.session.answer(tokens, refuse);
+    }
+    for (const msg of batch) {
+      switch (msg.type) {
+        case 'exit': {
+          let launchError;
+          if (msg.error) {
+            const [stage = 'exec', message = '', errno = '0'] = msg.error.split('\t');
+            launchError = { stage, message, errno: Number(errno) };
+          }
+          this.handlers.onExit(msg.code, msg.signal, launchError);
+          break;
+        }
+        case 'stopped':
+          this.handlers.onStopped(msg.signal);
+          break;
+        case 'end':
+          this.handlers.onEnd();
+          break;
+        case 'warning':
+          this.handlers.onWarning(msg.text);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
