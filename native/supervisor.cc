@@ -364,8 +364,9 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
 
 int Supervisor::DupFd(const Call& c, int fd, int& err) {
   int pidfd = sys_pidfd_open(c.tid);
-  if (pidfd < 0 && errno == EINVAL) {
-    // Not a thread-group leader: the fd table is the thread group's.
+  if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) {
+    // Not a thread-group leader (EINVAL before 6.9, ENOENT since): the fd
+    // table is the thread group's.
     Identity id;
     if (ReadIdentity(c.tid, id)) pidfd = sys_pidfd_open(id.pid);
   }
@@ -499,6 +500,7 @@ void Supervisor::FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_
   bool lv6;
   if (!LocalEndpoint(dup, ev.local, lv6)) ev.local.ip = v6 ? "::" : "0.0.0.0";
   ev.result_errno = err;
+  if (tcp && (err == 0 || err == EINPROGRESS)) Track(dup, ev, false);
   Hold(std::move(ev), c, p);
 }
 
@@ -571,17 +573,7 @@ void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, 
   ev.ipv6 = v6;
   LocalEndpoint(p.fd, ev.local, v6);
   ev.result_errno = 0;
-  uint64_t ino = Inode(p.fd);
-  {
-    std::lock_guard<std::mutex> lk(accepted_mu_);
-    // Bounded: sockets that leave without a trapped close() (exit, dup2)
-    // would otherwise accumulate.
-    if (accepted_inodes_.insert(ino).second) accepted_order_.push_back(ino);
-    while (accepted_order_.size() > 65536) {
-      accepted_inodes_.erase(accepted_order_.front());
-      accepted_order_.pop_front();
-    }
-  }
+  Track(p.fd, ev, true);
   Hold(std::move(ev), c, p);
 }
 
@@ -621,11 +613,20 @@ void Supervisor::HandleClose(const Call& c) {
   int domain = 0, protocol = 0;
   Event ev;
   bool record = false, v6 = false;
+  uint64_t ino = Inode(dup);
   if (SockInfo(dup, domain, protocol) && IsInetTcpUdp(domain, protocol)) {
     ev.tcp = protocol == IPPROTO_TCP;
     uint32_t probes = probes_.load();
     bool has_peer = PeerEndpoint(dup, ev.remote, v6);
     bool has_local = LocalEndpoint(dup, ev.local, v6);
+    Tracked t;
+    bool tracked = Untrack(ino, t);
+    if (!has_peer && tracked) {
+      ev.remote = t.remote;
+      ev.local = t.local;
+      has_peer = true;
+    }
+    ev.accepted = tracked && t.accepted;
     if (ev.tcp)
       record = (probes & kTcpClose) && has_peer;
     else
@@ -633,17 +634,34 @@ void Supervisor::HandleClose(const Call& c) {
     ev.has_remote = has_peer;
     ev.ipv6 = v6;
   }
-  uint64_t ino = record ? Inode(dup) : 0;
   // The duplicate must be gone before the caller's close goes on, or the
   // connection would outlive it.
   close(dup);
   if (!record) return Respond(c.id, 0, true);
-  {
-    std::lock_guard<std::mutex> lk(accepted_mu_);
-    ev.accepted = accepted_inodes_.erase(ino) > 0;
-  }
   if (!FillEvent(c, Kind::Close, ev)) return;
   Hold(std::move(ev), c, Pending{});
+}
+
+void Supervisor::Track(int fd, const Event& ev, bool accepted) {
+  uint64_t ino = Inode(fd);
+  std::lock_guard<std::mutex> lk(tracked_mu_);
+  auto ins = tracked_.insert({ino, Tracked{ev.local, ev.remote, accepted}});
+  if (ins.second) tracked_order_.push_back(ino);
+  // Bounded: sockets that leave without a trapped close() (exit, dup2)
+  // would otherwise accumulate.
+  while (tracked_order_.size() > 65536) {
+    tracked_.erase(tracked_order_.front());
+    tracked_order_.pop_front();
+  }
+}
+
+bool Supervisor::Untrack(uint64_t ino, Tracked& out) {
+  std::lock_guard<std::mutex> lk(tracked_mu_);
+  auto it = tracked_.find(ino);
+  if (it == tracked_.end()) return false;
+  out = it->second;
+  tracked_.erase(it);
+  return true;
 }
 
 // Blocking emulations run on their own thread so the supervisor keeps

@@ -12,7 +12,6 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "event.h"
@@ -104,9 +103,18 @@ class Supervisor {
   std::unordered_map<uint32_t, Pending> pending_;
   uint32_t next_token_ = 1;
 
-  std::mutex accepted_mu_;
-  std::unordered_set<uint64_t> accepted_inodes_;
-  std::deque<uint64_t> accepted_order_;
+  // Connections netlog made or accepted for the session, by socket inode:
+  // a TCP socket whose connection has already ended (peer closed, TIME_WAIT)
+  // no longer answers getpeername, but its close is still recorded with it.
+  struct Tracked {
+    Endpoint local, remote;
+    bool accepted = false;
+  };
+  void Track(int fd, const Event& ev, bool accepted);
+  bool Untrack(uint64_t ino, Tracked& out);
+  std::mutex tracked_mu_;
+  std::unordered_map<uint64_t, Tracked> tracked_;
+  std::deque<uint64_t> tracked_order_;
 
   std::mutex ops_mu_;
   std::condition_variable ops_cv_;

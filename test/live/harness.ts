@@ -1,0 +1,90 @@
+// Shared helpers of the live tests: run netlog-run on real programs under the
+// real kernel, read back its JSON records, find fixture programs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type Options, type ResultPromise } from 'execa';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const NETLOG_RUN = path.join(ROOT, 'bin', 'netlog-run.js');
+export const FIXTURES = path.join(ROOT, 'build', 'fixtures');
+
+export function fixture(name: string): string {
+  return path.join(FIXTURES, name);
+}
+
+export interface JsonRecord {
+  v: number;
+  seq: number;
+  ts: string;
+  event: string;
+  proc?: {
+    pid: number; tid: number; ppid: number; sid: number; pgid: number; tty: string | null;
+    uid: number; gid: number; euid: number; egid: number; auid: number | null; ses: number | null;
+    exe: string; comm: string;
+  };
+  net?: { proto: string; family: string; local: { ip: string; port: number }; remote?: { ip: string; port: number } };
+  exec?: { file: string; argv: string[]; cwd: string; argv_truncated: boolean };
+  result?: string;
+  run?: Record<string, unknown>;
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'netlog-test-'));
+}
+
+export function readRecords(file: string): JsonRecord[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as JsonRecord);
+}
+
+/** Runs `netlog-run -o LOG ARGS -- COMMAND...` to completion (never rejects). */
+export async function netlogRun(
+  command: string[],
+  opts: { args?: string[]; log?: string; execa?: Options } = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string; records: JsonRecord[]; log: string }> {
+  const log = opts.log ?? path.join(tempDir(), 'netlog.jsonl');
+  const r = await execa(NETLOG_RUN, ['-o', log, ...(opts.args ?? []), '--', ...command], {
+    reject: false,
+    timeout: 60_000,
+    ...opts.execa,
+  });
+  return {
+    exitCode: r.exitCode ?? -1,
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    records: readRecords(log),
+    log,
+  };
+}
+
+/** Starts netlog-run in the background; the caller ends it. */
+export function netlogStart(command: string[], log: string, args: string[] = [], options: Options = {}): ResultPromise {
+  return execa(NETLOG_RUN, ['-o', log, ...args, '--', ...command], { reject: false, ...options });
+}
+
+/** Waits (bounded) until pred() is true. */
+export async function waitFor(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Every record's seq is 1..n without gaps, `start` first and `end` last. */
+export function expectGapless(records: JsonRecord[]): void {
+  records.forEach((r, i) => {
+    if (r.seq !== i + 1) throw new Error(`seq gap: record ${i} has seq ${r.seq}`);
+  });
+  if (records[0]?.event !== 'start') throw new Error('first record is not start');
+  if (records.at(-1)?.event !== 'end') throw new Error('last record is not end');
+}
+
+export function ofKind(records: JsonRecord[], event: string): JsonRecord[] {
+  return records.filter((r) => r.event === event);
+}
