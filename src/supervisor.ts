@@ -42,6 +42,14 @@ export function toRecord(ev: NativeEvent): EventRecord {
   return rec;
 }
 
+/** Probe bit of the TCP-bind extension, beside the original six. */
+export const PROBE_TCP_BIND = 0x40;
+
+/** The mask the native side works with: the original probes plus tcp_bind. */
+export function effectiveProbes(config: Config): number {
+  return config.probes | (config.probeTcpBind ? PROBE_TCP_BIND : 0);
+}
+
 export class Supervision {
   private session: NativeSession | undefined;
   readonly counts: SessionCounts = { hidden: 0 };
@@ -61,7 +69,7 @@ export class Supervision {
   /** Swaps in a new configuration (whitelists, probes) between two batches. */
   reconfigure(config: Config): void {
     this.config = config;
-    this.session?.setProbes(config.probes | (config.probeTcpBind ? 0x40 : 0));
+    this.session?.setProbes(effectiveProbes(config));
   }
 
   kill(signal: number, group = false): void {

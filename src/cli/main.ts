@@ -12,11 +12,21 @@ import { NetlogError } from '../errors.js';
 import { formatJson } from '../record/json.js';
 import { formatSeed } from '../record/seed.js';
 import { formatText, textColors } from '../record/text.js';
-import type { AnyRecord, EventRecord, RunRecord } from '../record/types.js';
+import type { AnyRecord, EventRecord, ReloadInfo, RunRecord } from '../record/types.js';
 import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
 import { FileSink, StderrSink } from '../sink/sinks.js';
 import { SyslogSink } from '../sink/syslog.js';
-import { isoMicros, Supervision } from '../supervisor.js';
+import { effectiveProbes, isoMicros, Supervision } from '../supervisor.js';
+import type { Traps } from '../native.js';
+import {
+  PROBE_TCP_ACCEPT,
+  PROBE_TCP_CLOSE,
+  PROBE_TCP_CONNECT,
+  PROBE_UDP_BIND,
+  PROBE_UDP_CLOSE,
+  PROBE_UDP_CONNECT,
+} from '../config/keys.js';
+import { PROBE_TCP_BIND } from '../supervisor.js';
 
 const EXIT_FAILURE = 125;
 
@@ -116,7 +126,7 @@ export async function main(argv: string[]): Promise<void> {
   const writer = new RecordWriter(sinks, (reason) =>
     say(`${reason}; refusing the supervised system calls whose records cannot be written (EACCES)`),
   );
-  const runRecord = (event: 'start' | 'end', run: RunRecord['run']): RunRecord => {
+  const runRecord = (event: RunRecord['event'], run: RunRecord['run']): RunRecord => {
     const now = Date.now() * 1000;
     return { v: 1, seq: 0, ts: isoMicros(now), event, run };
   };
@@ -171,25 +181,35 @@ export async function main(argv: string[]): Promise<void> {
   // itself must survive them.
   for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGPIPE'] as const) process.on(sig, () => {});
   process.on('SIGTERM', () => supervision.kill(osConstants.signals.SIGTERM));
-  process.on('SIGHUP', () => supervision.kill(osConstants.signals.SIGHUP));
+  // With a config file, SIGHUP re-reads it (SPEC §6); without one it is
+  // passed on to COMMAND like SIGTERM.
+  const configFile = args.configFile;
+  if (configFile !== undefined) {
+    process.on('SIGHUP', () => {
+      const outcome = reloadConfig(configFile, args.layers, config, traps);
+      if (outcome.config) {
+        config = outcome.config;
+        supervision.reconfigure(config);
+      } else {
+        say(`config reload refused, the previous configuration stays: ${outcome.error}`);
+      }
+      writer.write([runRecord('reload', outcome.record)], 0);
+    });
+  } else {
+    process.on('SIGHUP', () => supervision.kill(osConstants.signals.SIGHUP));
+  }
   process.on('SIGCONT', () => supervision.kill(osConstants.signals.SIGCONT));
 
   const command = args.command;
+  const traps = trapsFor(config, args.noExec);
   const envList = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
-  const probes = config.probes | (config.probeTcpBind ? 0x40 : 0);
   try {
     supervision.start({
       candidates: commandCandidates(command[0]!, process.env.PATH),
       argv: command,
       env: envList,
-      traps: {
-        exec: !args.noExec,
-        connect: (probes & 0x9) !== 0,
-        accept: (probes & 0x2) !== 0,
-        bind: (probes & 0x50) !== 0,
-        close: (probes & 0x24) !== 0,
-      },
-      probes,
+      traps,
+      probes: effectiveProbes(config),
       argvMax: config.argvMaxSize,
       testFailSeccomp: process.env.NETLOG_TEST_FAIL_SECCOMP === '1',
     });
@@ -211,6 +231,45 @@ export async function main(argv: string[]): Promise<void> {
   if (!writer.write([startRecord], 0)) {
     supervision.kill(osConstants.signals.SIGKILL);
   }
+}
+
+/** Which syscalls the filter traps: a syscall whose probes are all off is not trapped. */
+export function trapsFor(config: Config, noExec: boolean): Traps {
+  const probes = effectiveProbes(config);
+  return {
+    exec: !noExec,
+    connect: (probes & (PROBE_TCP_CONNECT | PROBE_UDP_CONNECT)) !== 0,
+    accept: (probes & PROBE_TCP_ACCEPT) !== 0,
+    bind: (probes & (PROBE_UDP_BIND | PROBE_TCP_BIND)) !== 0,
+    close: (probes & (PROBE_TCP_CLOSE | PROBE_UDP_CLOSE)) !== 0,
+  };
+}
+
+/**
+ * Re-reads the config file for SIGHUP. The new whitelists and probe switches
+ * apply as a whole, or not at all: a config with an error, or one that turns
+ * on a probe whose syscall was not trapped at start, is refused.
+ */
+export function reloadConfig(
+  file: string,
+  cliLayers: ConfigLayer[],
+  current: Config,
+  traps: Traps,
+): { config?: Config; error?: string; record: ReloadInfo } {
+  let next: Config;
+  try {
+    next = resolveConfig([readConfigFile(file), ...cliLayers]);
+  } catch (err) {
+    if (!(err instanceof NetlogError)) throw err;
+    return { error: err.message, record: { status: 'refused', config_digest: current.digest, error: err.message } };
+  }
+  const wanted = trapsFor(next, !traps.exec);
+  const missing = (Object.keys(wanted) as (keyof Traps)[]).filter((k) => wanted[k] && !traps[k]);
+  if (missing.length > 0) {
+    const error = `${file}: probes for ${missing.join(', ')} cannot be turned on while running (not trapped at start; restart netlog-run)`;
+    return { error, record: { status: 'refused', config_digest: current.digest, error } };
+  }
+  return { config: next, record: { status: 'applied', config_digest: next.digest } };
 }
 
 function launchHint(stage: string | undefined, errno: number | undefined): string {

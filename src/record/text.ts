@@ -1,7 +1,7 @@
 // The `text` record format: one readable line per record, for a person at a
 // terminal. Colours only when the sink is a TTY and NO_COLOR is unset.
 import { Chalk, type ChalkInstance } from 'chalk';
-import { isRunRecord, type AnyRecord, type Endpoint, type EndInfo, type StartInfo } from './types.js';
+import { isRunRecord, type AnyRecord, type Endpoint, type EndInfo, type ReloadInfo, type StartInfo } from './types.js';
 
 export function textColors(isTty: boolean, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
@@ -19,6 +19,12 @@ export function formatText(rec: AnyRecord, c: ChalkInstance): string {
   if (rec.event === 'start') {
     const r = rec.run as StartInfo;
     return `${c.dim(time)} ${c.bold('start')} netlog ${r.version} pid ${r.pid}: ${r.command.join(' ')}`;
+  }
+  if (rec.event === 'reload') {
+    const r = rec.run as ReloadInfo;
+    return r.status === 'applied'
+      ? `${c.dim(time)} ${c.bold('reload')} config applied (${r.config_digest.slice(0, 12)})`
+      : `${c.dim(time)} ${c.bold('reload')} ${c.red(`config refused: ${r.error ?? ''}`)}`;
   }
   if (isRunRecord(rec)) {
     const r = rec.run as EndInfo;

@@ -66,8 +66,15 @@ export interface RunRecord {
   seq: number;
   ts: string;
   boot?: [number, number];
-  event: 'start' | 'end';
-  run: StartInfo | EndInfo;
+  event: 'start' | 'end' | 'reload';
+  run: StartInfo | EndInfo | ReloadInfo;
+}
+
+/** A SIGHUP re-read of the config file: applied, or refused whole. */
+export interface ReloadInfo {
+  status: 'applied' | 'refused';
+  config_digest: string;
+  error?: string;
 }
 
 export interface StartInfo {
@@ -92,5 +99,5 @@ export interface EndInfo {
 export type AnyRecord = EventRecord | RunRecord;
 
 export function isRunRecord(rec: AnyRecord): rec is RunRecord {
-  return rec.event === 'start' || rec.event === 'end';
+  return rec.event === 'start' || rec.event === 'end' || rec.event === 'reload';
 }

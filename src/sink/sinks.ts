@@ -30,6 +30,7 @@ function describe(err: unknown): string {
 export class FileSink implements Sink {
   readonly name: string;
   private fd: number;
+  private regular: boolean;
 
   constructor(readonly path: string) {
     this.name = path;
@@ -41,23 +42,22 @@ export class FileSink implements Sink {
       const why = e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOENT' ? 'no such directory' : describe(err);
       throw new NetlogError('EOUTPUT', `cannot open output ${path}: ${why}`);
     }
-    if (!fs.fstatSync(fd).isFile()) {
-      fs.closeSync(fd);
-      throw new NetlogError('EOUTPUT', `output ${path} is not a regular file`);
-    }
     this.fd = fd;
+    // A FIFO or a device (a log collector, /dev/null) is written as it is;
+    // only a regular file can be checked for removal and cut back.
+    this.regular = fs.fstatSync(fd).isFile();
   }
 
   write(text: string): void {
     // A log that was deleted would swallow records unseen: check it first.
-    if (fs.fstatSync(this.fd).nlink === 0) throw new NetlogError('ESINK', `${this.path} was removed`);
+    if (this.regular && fs.fstatSync(this.fd).nlink === 0) throw new NetlogError('ESINK', `${this.path} was removed`);
     try {
       writeAll(this.fd, Buffer.from(text));
     } catch (err) {
       const written = (err as { written?: number }).written ?? 0;
       try {
         // Cut the partial batch back out, so the log holds whole records only.
-        if (written > 0) fs.ftruncateSync(this.fd, fs.fstatSync(this.fd).size - written);
+        if (written > 0 && this.regular) fs.ftruncateSync(this.fd, fs.fstatSync(this.fd).size - written);
       } catch {
         // nothing more can be undone
       }
