@@ -25,8 +25,10 @@ bool ReadSmallFile(const char* path, std::string& out) {
       close(fd);
       return false;
     }
-    if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    // procfs hands out a small file whole: a short read is its end, which
+    // saves the read(2) that would return 0 on this hot path.
+    if (static_cast<size_t>(n) < sizeof buf) break;
   }
   close(fd);
   return true;

@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -43,21 +42,13 @@ bool IsExecutableBy(const struct stat& st, const Identity& id) {
   return (st.st_mode & (in_group ? S_IXGRP : S_IXOTH)) != 0;
 }
 
-// Resolves `file` (absolute) in the caller's root, as the kernel would.
+// Looks `file` (absolute) up through the caller's root (/proc/TID/root), so
+// a chrooted caller's file is found where it would be.
 bool StatInRoot(pid_t tid, const std::string& file, struct stat& st) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/root", tid);
-  int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return false;
-  open_how how{};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT;
-  int fd = static_cast<int>(syscall(SYS_openat2, root, file.c_str(), &how, sizeof how));
-  close(root);
-  if (fd < 0) return false;
-  bool ok = fstat(fd, &st) == 0;
-  close(fd);
-  return ok;
+  char prefix[48];
+  snprintf(prefix, sizeof prefix, "/proc/%d/root", tid);
+  std::string path = prefix + file;
+  return stat(path.c_str(), &st) == 0;
 }
 
 std::string JoinPath(const std::string& base, const std::string& rel) {

@@ -68,10 +68,19 @@ bool ReadArgv(pid_t tid, uint64_t addr, size_t max_joined, std::vector<std::stri
   truncated = false;
   size_t joined = 0;
   if (addr == 0) return true;  // Linux accepts a NULL argv
-  // The kernel caps argv at MAX_ARG_STRINGS; bound the walk the same way.
+  // Pointers are read a page-bounded block at a time. The kernel caps argv
+  // at MAX_ARG_STRINGS; the walk is bounded the same way.
+  uint64_t block[kPage / sizeof(uint64_t)];
+  size_t have = 0, next = 0;
   for (size_t i = 0; i < 0x7FFFFFFF; i++) {
-    uint64_t ptr = 0;
-    if (!ReadMem(tid, addr + i * sizeof(uint64_t), &ptr, sizeof ptr)) return false;
+    if (next == have) {
+      uint64_t at = addr + i * sizeof(uint64_t);
+      size_t bytes = kPage - (at % kPage);
+      if (!ReadMem(tid, at, block, bytes)) return false;
+      have = bytes / sizeof(uint64_t);
+      next = 0;
+    }
+    uint64_t ptr = block[next++];
     if (ptr == 0) return true;
     size_t sep = argv.empty() ? 0 : 1;
     if (joined + sep >= max_joined) {
