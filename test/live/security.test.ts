@@ -1,0 +1,184 @@
+// Closed doors, fail-closed behaviour and load (SPEC §8, §9), on the real
+// kernel with the project's fixture programs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa, execaSync } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectGapless, fixture, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor } from './harness.js';
+
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+/** A listening accept_server on 127.0.0.1; returns its port and a stop function. */
+async function server(count = 1000): Promise<number> {
+  const dir = tempDir();
+  const ready = path.join(dir, 'port');
+  const srv = execa(fixture('accept_server'), ['127.0.0.1', '0', String(count), '--quiet', '--close-now', '--ready-file', ready], { reject: false });
+  cleanups.push(() => srv.kill('SIGKILL'));
+  await waitFor(() => fs.existsSync(ready), 5000, 'server');
+  return Number(fs.readFileSync(ready, 'utf8').trim());
+}
+
+describe('closed doors', () => {
+  it('io_uring_setup, _enter and _register fail with ENOSYS, and no connection is made', async () => {
+    const port = await server();
+    const bare = jsonLines((await execa(fixture('io_uring_connect'), ['127.0.0.1', String(port)])).stdout);
+    // Without netlog the same program really connects through io_uring.
+    expect(bare[0]).toMatchObject({ io_uring_setup: { errno: null } });
+    expect(bare.find((l) => 'io_uring_connect' in l)).toMatchObject({ io_uring_connect: { res: 0 } });
+
+    const r = await netlogRun([fixture('io_uring_connect'), '127.0.0.1', String(port)]);
+    expect(r.exitCode).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines[0]).toEqual({ io_uring_setup: { ret: -1, errno: 'ENOSYS' } });
+    expect(lines.find((l) => 'io_uring_register' in l)).toMatchObject({ io_uring_register: { errno: 'ENOSYS' } });
+    expect(lines.find((l) => 'io_uring_enter' in l)).toMatchObject({ io_uring_enter: { errno: 'ENOSYS' } });
+    expect(lines.some((l) => 'io_uring_connect' in l)).toBe(false);
+    expect(ofKind(r.records, 'connect')).toHaveLength(0);
+  });
+
+  it('the 32-bit ABI (int 0x80) gets ENOSYS for socketcall and getpid', async () => {
+    const bare = jsonLines((await execa(fixture('int80'))).stdout)[0]!;
+    expect(bare.int80_supported).toBe(true);
+    expect(bare.int80_getpid).toBe(bare.getpid);
+    const r = await netlogRun([fixture('int80')]);
+    const out = jsonLines(r.stdout)[0]!;
+    expect(out.int80_socketcall).toBe(-38);
+    expect(out.int80_getpid).toBe(-38);
+    expect(r.exitCode).toBe(0);
+  });
+});
+
+describe('programs that bypass libc', () => {
+  it('records a raw-syscall connect and execve, and a static binary', async () => {
+    const port = await server();
+    const r = await netlogRun([fixture('raw_syscalls'), '127.0.0.1', String(port), fixture('static_true')]);
+    expect(r.exitCode).toBe(0);
+    const out = jsonLines(r.stdout);
+    const connect = out.find((l) => 'connect' in l)!;
+    expect(connect.connect).toBe(0);
+    const rec = ofKind(r.records, 'connect');
+    expect(rec).toHaveLength(1);
+    expect(rec[0]!.net!.remote).toEqual({ ip: '127.0.0.1', port });
+    expect(rec[0]!.proc!.exe).toBe(fixture('raw_syscalls'));
+    const execs = ofKind(r.records, 'exec').map((e) => e.exec!.file);
+    expect(execs).toEqual([fixture('raw_syscalls'), fixture('static_true')]);
+  });
+});
+
+describe('fail closed', () => {
+  it('when the supervisor is killed, the session\'s next connect and exec fail with ENOSYS', async () => {
+    const port = await server();
+    const dir = tempDir();
+    const go = path.join(dir, 'go');
+    const log = path.join(dir, 'log.jsonl');
+    // Python waits without exec (time.sleep), then tries to connect and exec.
+    const script = `
+import os, socket, sys, time
+for _ in range(600):
+    if os.path.exists(${JSON.stringify(go)}): break
+    time.sleep(0.05)
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", ${port})); print("connect ok", flush=True)
+except OSError as e:
+    print("connect", e.errno, flush=True)
+try:
+    os.execv("/bin/true", ["/bin/true"])
+except OSError as e:
+    print("exec", e.errno, flush=True)
+os._exit(0)
+`;
+    // The interpreter itself, not a wrapper script that would still be exec'ing.
+    const python = (await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
+    const run = netlogStart([python, '-c', script], log);
+    await waitFor(() => readRecords(log).some((r) => r.event === 'exec'), 10_000, 'python started');
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(run.pid!, 'SIGKILL');
+    await waitFor(() => { try { process.kill(run.pid!, 0); return false; } catch { return true; } }, 5000, 'netlog-run gone');
+    fs.writeFileSync(go, '');
+    const r = await run;
+    expect(String(r.stdout)).toContain('connect 38');
+    expect(String(r.stdout)).toContain('exec 38');
+  });
+
+  it('a full file system refuses the next connect with EACCES and the end record counts it', async () => {
+    const mnt = tempDir();
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+    cleanups.push(() => { execaSync('umount', ['-l', mnt], { reject: false }); });
+    const port = await server();
+    const log = path.join(mnt, 'log.jsonl');
+    const filler = path.join(mnt, 'filler');
+    const scratch = tempDir();
+    const go = path.join(scratch, 'go');
+    // Fill the file system once the session has started, then connect until
+    // one is refused; the test frees space again so the end record fits.
+    const script = `
+while [ ! -e ${go} ]; do read -t 0.05 <> <(:) || true; done
+for i in $(seq 200); do ${fixture('net_client')} tcp 127.0.0.1 ${port} > ${scratch}/out.$i 2>&1 || { echo "refused at $i: $?"; break; }; done
+`;
+    const run = netlogStart(['bash', '-c', script], log, ['-q']);
+    await waitFor(() => readRecords(log).some((r) => r.event === 'exec'), 10_000, 'session started');
+    await execa('bash', ['-c', `head -c 10M /dev/zero > ${filler} || true`]);
+    fs.writeFileSync(go, '');
+    // Let the session hit the wall, then give the end record room.
+    await new Promise((r) => setTimeout(r, 1500));
+    fs.rmSync(filler);
+    const r = await run;
+    expect(String(r.stdout)).toMatch(/refused at \d+/);
+    expect(String(r.stderr)).toMatch(/netlog-run: cannot write to .*ENOSPC/);
+    const records = readRecords(log);
+    const end = records.at(-1)!;
+    expect(end.event).toBe('end');
+    expect(end.run!.refused).toBeGreaterThan(0);
+    records.forEach((rec, i) => expect(rec.seq).toBe(i + 1));
+  });
+});
+
+describe('load', () => {
+  it('a bounded fork bomb of 2,000 processes: every exec recorded, seq gapless', async () => {
+    const r = await netlogRun(['bash', '-c', 'for i in $(seq 2000); do /bin/true & done; wait']);
+    expect(r.exitCode).toBe(0);
+    expectGapless(r.records);
+    expect(ofKind(r.records, 'exec').filter((e) => e.exec!.file === '/bin/true')).toHaveLength(2000);
+  });
+
+  it('a storm of 20,000 connects: every connect, accept and close recorded, seq gapless, memory bounded', async () => {
+    const dir = tempDir();
+    const ready = path.join(dir, 'port');
+    const log = path.join(dir, 'log.jsonl');
+    const cmd =
+      `${fixture('accept_server')} 127.0.0.1 0 20000 --quiet --close-now --ready-file ${ready} > /dev/null & ` +
+      `for i in $(seq 500); do [ -s ${ready} ] && break; read -t 0.01 <> <(:) || true; done; ` +
+      `${fixture('connect_flood')} 127.0.0.1 $(cat ${ready}) 20000; wait`;
+    const run = netlogStart(['bash', '-c', cmd], log, ['-q']);
+    let peakKb = 0;
+    const timer = setInterval(() => {
+      try {
+        const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${run.pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        // exited
+      }
+    }, 50);
+    const r = await run;
+    clearInterval(timer);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(String(r.stdout).trim().split('\n').at(-1)!)).toMatchObject({ connects: 20000, errors: 0 });
+    const records = readRecords(log);
+    expectGapless(records);
+    expect(ofKind(records, 'connect')).toHaveLength(20000);
+    expect(ofKind(records, 'accept')).toHaveLength(20000);
+    expect(ofKind(records, 'close')).toHaveLength(40000);
+    // 80,000 records must not be held in memory: the supervisor's RSS stays
+    // near its idle size (Node itself is ~50 MiB).
+    expect(peakKb).toBeGreaterThan(0);
+    expect(peakKb).toBeLessThan(200 * 1024);
+  });
+});
