@@ -655,8 +655,9 @@ bool Supervisor::Untrack(uint64_t ino, Tracked& out) {
   return true;
 }
 
-// Blocking emulations run on their own thread so the supervisor keeps
-// answering; the monitor watches the callers for signals meanwhile.
+// Blocking emulations run on worker threads so the supervisor keeps
+// answering; the monitor watches the callers for signals meanwhile. Workers
+// are kept for reuse: a thread per connect would cost more than the connect.
 void Supervisor::RunBlocking(std::function<void(BlockingOp*)> job, const Call& c) {
   {
     std::lock_guard<std::mutex> lk(ops_mu_);
@@ -665,29 +666,53 @@ void Supervisor::RunBlocking(std::function<void(BlockingOp*)> job, const Call& c
       std::thread([this] { Monitor(); }).detach();
     }
   }
-  std::thread([this, job = std::move(job), c] {
-    sigset_t set;
-    sigfillset(&set);
-    sigdelset(&set, kInterruptSignal);
-    pthread_sigmask(SIG_SETMASK, &set, nullptr);
+  std::lock_guard<std::mutex> lk(pool_mu_);
+  jobs_.push_back(Job{std::move(job), c});
+  // Every queued job needs a worker of its own: one blocked in accept may
+  // never come back for it.
+  if (jobs_.size() > idle_workers_) {
+    std::thread([this] { WorkerLoop(); }).detach();
+  } else {
+    pool_cv_.notify_one();
+  }
+}
+
+void Supervisor::WorkerLoop() {
+  sigset_t set;
+  sigfillset(&set);
+  sigdelset(&set, kInterruptSignal);
+  pthread_sigmask(SIG_SETMASK, &set, nullptr);
+  std::unique_lock<std::mutex> lk(pool_mu_);
+  for (;;) {
+    while (jobs_.empty()) {
+      idle_workers_++;
+      pool_cv_.wait(lk);
+      idle_workers_--;
+    }
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lk.unlock();
     BlockingOp op;
-    op.id = c.id;
-    op.tid = c.tid;
+    op.id = job.call.id;
+    op.tid = job.call.tid;
     op.worker = pthread_self();
     {
-      std::lock_guard<std::mutex> lk(ops_mu_);
+      std::lock_guard<std::mutex> olk(ops_mu_);
       ops_.push_back(&op);
     }
     ops_cv_.notify_one();
-    job(&op);
-    std::lock_guard<std::mutex> lk(ops_mu_);
-    for (auto it = ops_.begin(); it != ops_.end(); ++it) {
-      if (*it == &op) {
-        ops_.erase(it);
-        break;
+    job.run(&op);
+    {
+      std::lock_guard<std::mutex> olk(ops_mu_);
+      for (auto it = ops_.begin(); it != ops_.end(); ++it) {
+        if (*it == &op) {
+          ops_.erase(it);
+          break;
+        }
       }
     }
-  }).detach();
+    lk.lock();
+  }
 }
 
 // With WAIT_KILLABLE_RECV the held caller only wakes for fatal signals, so

@@ -86,6 +86,7 @@ class Supervisor {
   int DupFd(const Call& c, int fd, int& err);
   void RunBlocking(std::function<void(BlockingOp*)> job, const Call& c);
   void Monitor();
+  void WorkerLoop();
   void Warn(const std::string& text);
 
   int listener_;
@@ -120,6 +121,15 @@ class Supervisor {
   std::condition_variable ops_cv_;
   std::vector<BlockingOp*> ops_;
   bool monitor_started_ = false;
+
+  struct Job {
+    std::function<void(BlockingOp*)> run;
+    Call call;
+  };
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::deque<Job> jobs_;
+  size_t idle_workers_ = 0;
   std::atomic<bool> warned_getfd_{false};
 };
 
