@@ -25,6 +25,11 @@ export function isoMicros(us: number): string {
   return new Date(ms).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
 }
 
+/** Wall-clock time in microseconds since the epoch. */
+export function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
 export function toRecord(ev: NativeEvent): EventRecord {
   const rec: EventRecord = {
     v: 1,

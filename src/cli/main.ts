@@ -16,7 +16,7 @@ import type { AnyRecord, EventRecord, ReloadInfo, RunRecord } from '../record/ty
 import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
 import { FileSink, StderrSink } from '../sink/sinks.js';
 import { SyslogSink } from '../sink/syslog.js';
-import { effectiveProbes, isoMicros, Supervision } from '../supervisor.js';
+import { effectiveProbes, isoMicros, nowMicros, Supervision } from '../supervisor.js';
 import type { Traps } from '../native.js';
 import {
   PROBE_TCP_ACCEPT,
@@ -127,8 +127,7 @@ export async function main(argv: string[]): Promise<void> {
     say(`${reason}; refusing the supervised system calls whose records cannot be written (EACCES)`),
   );
   const runRecord = (event: RunRecord['event'], run: RunRecord['run']): RunRecord => {
-    const now = Date.now() * 1000;
-    return { v: 1, seq: 0, ts: isoMicros(now), event, run };
+    return { v: 1, seq: 0, ts: isoMicros(nowMicros()), event, run };
   };
 
   let exit: { code: number; signal: number } | undefined;
@@ -203,6 +202,13 @@ export async function main(argv: string[]): Promise<void> {
   const command = args.command;
   const traps = trapsFor(config, args.noExec);
   const envList = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  const startTemplate = runRecord('start', {
+    version: version(),
+    pid: process.pid,
+    command,
+    uid: process.getuid?.() ?? -1,
+    config_digest: config.digest,
+  });
   try {
     supervision.start({
       candidates: commandCandidates(command[0]!, process.env.PATH),
@@ -217,17 +223,12 @@ export async function main(argv: string[]): Promise<void> {
     const e = err as { code?: string; stage?: string; errno?: number; message: string };
     if (e.code !== 'ELAUNCH') throw err;
     say(e.message + launchHint(e.stage, e.errno));
+    writer.discard();
     process.exit(EXIT_FAILURE);
   }
   // COMMAND's first exec reaches us through the event loop, so this record
-  // still comes first.
-  const startRecord = runRecord('start', {
-    version: version(),
-    pid: process.pid,
-    command,
-    uid: process.getuid?.() ?? -1,
-    config_digest: config.digest,
-  });
+  // still comes first in the log; its time is taken before the launch.
+  const startRecord = { ...startTemplate, run: { ...startTemplate.run, pid: process.pid } };
   if (!writer.write([startRecord], 0)) {
     supervision.kill(osConstants.signals.SIGKILL);
   }

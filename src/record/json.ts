@@ -1,18 +1,31 @@
 // JSON Lines record format, schema version 1 (SPEC §4): keys in the contract's
 // order; internal fields (boot time, accepted) are not written.
-import { isRunRecord, type EventRecord, type NetInfo, type RunRecord } from './types.js';
+import { isRunRecord, type Endpoint, type EventRecord, type NetInfo, type ProcInfo, type RunRecord } from './types.js';
+
+const endpoint = (e: Endpoint): Endpoint => ({ ip: e.ip, port: e.port });
 
 function net(n: NetInfo): object {
-  const out: Record<string, unknown> = { proto: n.proto, family: n.family, local: n.local };
-  if (n.remote) out.remote = n.remote;
+  const out: Record<string, unknown> = { proto: n.proto, family: n.family, local: endpoint(n.local) };
+  if (n.remote) out.remote = endpoint(n.remote);
   return out;
 }
 
+function proc(p: ProcInfo): ProcInfo {
+  return {
+    pid: p.pid, tid: p.tid, ppid: p.ppid, sid: p.sid, pgid: p.pgid, tty: p.tty,
+    uid: p.uid, gid: p.gid, euid: p.euid, egid: p.egid, auid: p.auid, ses: p.ses,
+    exe: p.exe, comm: p.comm,
+  };
+}
+
 export function formatJson(rec: EventRecord | RunRecord): string {
-  if (isRunRecord(rec)) return JSON.stringify(rec);
-  const out: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event, proc: rec.proc };
+  if (isRunRecord(rec)) return JSON.stringify({ v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event, run: rec.run });
+  const out: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event, proc: proc(rec.proc) };
   if (rec.net) out.net = net(rec.net);
-  if (rec.exec) out.exec = rec.exec;
+  if (rec.exec) {
+    const e = rec.exec;
+    out.exec = { file: e.file, argv: e.argv, cwd: e.cwd, argv_truncated: e.argv_truncated };
+  }
   if (rec.result !== undefined) out.result = rec.result;
   return JSON.stringify(out);
 }

@@ -8,6 +8,12 @@ export function textColors(isTty: boolean, env: NodeJS.ProcessEnv = process.env)
   return new Chalk({ level: isTty && !noColor ? 1 : 0 });
 }
 
+/** A path as text, with control characters (newline, escape) made visible. */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function ep(e: Endpoint, v6: boolean): string {
   return v6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }
@@ -18,7 +24,7 @@ export function formatText(rec: AnyRecord, c: ChalkInstance): string {
   const time = rec.ts.slice(11, 26);
   if (rec.event === 'start') {
     const r = rec.run as StartInfo;
-    return `${c.dim(time)} ${c.bold('start')} netlog ${r.version} pid ${r.pid}: ${r.command.join(' ')}`;
+    return `${c.dim(time)} ${c.bold('start')} netlog ${r.version} pid ${r.pid}: ${printable(r.command.join(' '))}`;
   }
   if (rec.event === 'reload') {
     const r = rec.run as ReloadInfo;
@@ -33,12 +39,12 @@ export function formatText(rec: AnyRecord, c: ChalkInstance): string {
     return `${c.dim(time)} ${c.bold('end')} ${how}, ${r.records} records, ${r.hidden} hidden${refused}`;
   }
   const p = rec.proc;
-  const who = `${c.dim(`pid ${p.pid}`)} ${c.dim(`uid ${p.uid}${p.euid !== p.uid ? `/${p.euid}` : ''}`)} ${p.exe}`;
+  const who = `${c.dim(`pid ${p.pid}`)} ${c.dim(`uid ${p.uid}${p.euid !== p.uid ? `/${p.euid}` : ''}`)} ${printable(p.exe)}`;
   const kind = rec.event.padEnd(7);
   if (rec.exec) {
     const argv = rec.exec.argv.map((a) => JSON.stringify(a)).join(' ');
     const cut = rec.exec.argv_truncated ? c.yellow(' (argv truncated)') : '';
-    return `${c.dim(time)} ${c.green(kind)} ${who} ${c.bold(rec.exec.file)} ${argv}${cut}`;
+    return `${c.dim(time)} ${c.green(kind)} ${who} ${c.bold(printable(rec.exec.file))} ${argv}${cut}`;
   }
   const n = rec.net!;
   const v6 = n.family === 'ipv6';

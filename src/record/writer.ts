@@ -70,4 +70,9 @@ export class RecordWriter {
   close(): void {
     for (const { sink } of this.sinks) sink.close();
   }
+
+  /** The run never started: sinks remove what they created for it. */
+  discard(): void {
+    for (const { sink } of this.sinks) sink.discard?.();
+  }
 }

@@ -9,6 +9,8 @@ export interface Sink {
   /** Writes the whole text or throws a NetlogError saying why. */
   write(text: string): void;
   close(): void;
+  /** Removes the sink's traces when nothing was ever recorded (optional). */
+  discard?(): void;
 }
 
 /** Writes all of buf; on failure the error carries how many bytes went out. */
@@ -31,10 +33,16 @@ export class FileSink implements Sink {
   readonly name: string;
   private fd: number;
   private regular: boolean;
+  private created: boolean;
+  private wrote = false;
 
   constructor(readonly path: string) {
     this.name = path;
     let fd: number;
+    const existing = statOrUndefined(path);
+    // A FIFO without a reader would block the open forever.
+    if (existing?.isFIFO()) throw new NetlogError('EOUTPUT', `output ${path} is a FIFO, which is not supported: use a file`);
+    this.created = existing === undefined;
     try {
       fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
     } catch (err) {
@@ -53,6 +61,7 @@ export class FileSink implements Sink {
     if (this.regular && fs.fstatSync(this.fd).nlink === 0) throw new NetlogError('ESINK', `${this.path} was removed`);
     try {
       writeAll(this.fd, Buffer.from(text));
+      this.wrote = true;
     } catch (err) {
       const written = (err as { written?: number }).written ?? 0;
       try {
@@ -67,6 +76,19 @@ export class FileSink implements Sink {
 
   close(): void {
     fs.closeSync(this.fd);
+  }
+
+  discard(): void {
+    this.close();
+    if (this.created && !this.wrote) fs.rmSync(this.path, { force: true });
+  }
+}
+
+function statOrUndefined(path: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -88,3 +88,34 @@ export function expectGapless(records: JsonRecord[]): void {
 export function ofKind(records: JsonRecord[], event: string): JsonRecord[] {
   return records.filter((r) => r.event === event);
 }
+
+/**
+ * Runs `node bin/netlog-run.js ARGS...` exactly as given (no `-o` added) to completion,
+ * with the node running these tests; never rejects.
+ */
+export async function netlogRaw(
+  args: string[],
+  options: Options = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string; pid: number | undefined }> {
+  const sub = execa(process.execPath, [NETLOG_RUN, ...args], { reject: false, timeout: 60_000, ...options });
+  const r = await sub;
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), pid: sub.pid };
+}
+
+/** The fields of /proc/PID/stat up to tty_nr (comm may hold spaces and parentheses). */
+export function parseProcStat(text: string): { pid: number; comm: string; state: string; ppid: number; pgid: number; sid: number; ttyNr: number } {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`not a /proc/PID/stat line: ${text}`);
+  const [state = '', ppid, pgid, sid, ttyNr] = text.slice(close + 2).split(' ');
+  return { pid: Number(text.slice(0, open).trim()), comm: text.slice(open + 1, close), state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), ttyNr: Number(ttyNr) };
+}
+
+/** Waits (bounded) until an async pred() is true. */
+export async function waitForAsync(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
