@@ -3,7 +3,9 @@
 // the notification id after calling these and drops what it read otherwise.
 #include "procinfo.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <climits>
@@ -111,7 +113,7 @@ bool ReadIdentity(pid_t tid, Identity& id) {
   return true;
 }
 
-bool HasDeliverableSignal(pid_t tid, bool& pending) {
+bool ReadSignalState(pid_t tid, SignalState& st) {
   char path[64];
   std::string buf;
   snprintf(path, sizeof path, "/proc/%d/status", tid);
@@ -121,8 +123,60 @@ bool HasDeliverableSignal(pid_t tid, bool& pending) {
   if ((p = FindField(buf, "SigPnd:"))) sigpnd = strtoull(p, nullptr, 16);
   if ((p = FindField(buf, "ShdPnd:"))) shdpnd = strtoull(p, nullptr, 16);
   if ((p = FindField(buf, "SigBlk:"))) sigblk = strtoull(p, nullptr, 16);
-  pending = ((sigpnd | shdpnd) & ~sigblk) != 0;
+  if ((p = FindField(buf, "Threads:"))) st.threads = atoi(p);
+  if ((p = FindField(buf, "Tgid:"))) st.tgid = atoi(p);
+  st.thread_pending = (sigpnd & ~sigblk) != 0;
+  st.shared_mask = shdpnd & ~sigblk;
+  st.shared_pending = st.shared_mask != 0;
   return true;
+}
+
+bool OnlyThreadFor(int tgid, pid_t tid, unsigned long long mask) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", tgid);
+  DIR* dir = opendir(path);
+  if (!dir) return false;
+  bool only = true;
+  std::string buf;
+  while (struct dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    int other = atoi(e->d_name);
+    if (other == tid) continue;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", tgid, other);
+    if (!ReadSmallFile(path, buf)) continue;  // exited meanwhile
+    const char* p = FindField(buf, "SigBlk:");
+    unsigned long long blocked = p ? strtoull(p, nullptr, 16) : 0;
+    if (mask & ~blocked) {
+      only = false;
+      break;
+    }
+  }
+  closedir(dir);
+  return only;
+}
+
+bool HasFreeFd(pid_t tid) {
+  struct rlimit lim;
+  if (prlimit(tid, RLIMIT_NOFILE, nullptr, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY) return true;
+  char path[64];
+  std::string buf;
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  if (!ReadSmallFile(path, buf)) return true;
+  // The fd table can still grow below the limit: there is room. Only a table
+  // as large as the limit needs counting.
+  const char* p = FindField(buf, "FDSize:");
+  if (p && static_cast<rlim_t>(atol(p)) < lim.rlim_cur) return true;
+  snprintf(path, sizeof path, "/proc/%d/fd", tid);
+  DIR* dir = opendir(path);
+  if (!dir) return true;
+  // Descriptors at or above the limit (opened before it was lowered) do not
+  // take the slots a new one could have.
+  rlim_t below_limit = 0;
+  while (struct dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.' && strtoull(e->d_name, nullptr, 10) < lim.rlim_cur) below_limit++;
+  }
+  closedir(dir);
+  return below_limit < lim.rlim_cur;
 }
 
 std::string TtyName(uint32_t tty_nr) {

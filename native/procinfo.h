@@ -26,9 +26,25 @@ std::string ReadLink(const std::string& path);
 // Reads a whole small file (a /proc file) into out; false on failure.
 bool ReadSmallFile(const char* path, std::string& out);
 
-// Pending, unblocked signals of a task (SigPnd|ShdPnd & ~SigBlk) from
-// /proc/TID/status; returns false when the task is gone.
-bool HasDeliverableSignal(pid_t tid, bool& pending);
+// Signals a task has pending and does not block, from /proc/TID/status:
+// thread-directed (SigPnd) and process-wide (ShdPnd), and its thread count.
+struct SignalState {
+  bool thread_pending = false;
+  bool shared_pending = false;
+  int threads = 1;
+  int tgid = 0;
+  unsigned long long shared_mask = 0;  // ShdPnd & ~SigBlk
+};
+// False when the task is gone.
+bool ReadSignalState(pid_t tid, SignalState& s);
+
+// Whether every other thread of tgid blocks all the signals in mask, so a
+// process-wide signal in it can only be delivered to thread tid.
+bool OnlyThreadFor(int tgid, pid_t tid, unsigned long long mask);
+
+// Whether the task's process can take one more file descriptor under its
+// RLIMIT_NOFILE (as accept(2) must before it dequeues a connection).
+bool HasFreeFd(pid_t tid);
 
 // "pts/3", "tty1", "ttyS0", "console"; empty when unknown.
 std::string TtyName(uint32_t tty_nr);

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -25,6 +26,9 @@ namespace netlog {
 namespace {
 
 const int kInterruptSignal = SIGRTMAX - 3;
+// The kernel's internal "restart if the handler has SA_RESTART" errno; it is
+// turned into EINTR or a restart on the way back to user space.
+const int ERESTARTSYS = 512;
 void OnInterrupt(int) {}
 
 int64_t NowUs(clockid_t clock) {
@@ -90,6 +94,15 @@ bool PeerEndpoint(int fd, Endpoint& ep, bool& v6) {
   return DecodeSockaddr(ss, len, ep, v6);
 }
 
+// A TCP socket that completed its handshake has sent at least the SYN and
+// the ACK of the peer's SYN-ACK (retransmitted SYNs aside).
+bool WasEstablished(int fd) {
+  tcp_info ti{};
+  socklen_t len = sizeof ti;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) return false;
+  return ti.tcpi_segs_out >= ti.tcpi_total_retrans + 2;
+}
+
 uint64_t Inode(int fd) {
   struct stat st;
   return fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
@@ -134,6 +147,10 @@ struct Supervisor::BlockingOp {
   std::mutex mu;
   bool in_call = false;
   bool interrupted = false;
+  // What the caller is answered when interrupted: ERESTARTSYS lets the
+  // kernel restart the call for an SA_RESTART handler, as it would have.
+  int interrupt_error = EINTR;
+  int shared_rounds = 0;  // monitor rounds a process-wide signal stayed pending
 
   // Runs fn() until it completes or the op is interrupted (then EINTR).
   template <typename F>
@@ -160,6 +177,15 @@ struct Supervisor::BlockingOp {
     }
   }
 };
+
+int Supervisor::AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt) {
+  if (err != EINTR || !op || !op->interrupted) return err;
+  if (op->interrupt_error != ERESTARTSYS) return op->interrupt_error;
+  timeval tv{};
+  socklen_t len = sizeof tv;
+  if (getsockopt(fd, SOL_SOCKET, timeo_opt, &tv, &len) == 0 && (tv.tv_sec != 0 || tv.tv_usec != 0)) return EINTR;
+  return ERESTARTSYS;
+}
 
 Supervisor::Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post)
     : listener_(listener), opts_(opts), probes_(opts.probes), post_(std::move(post)) {}
@@ -471,7 +497,7 @@ void Supervisor::FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_
   int err = r < 0 ? errno : 0;
   Pending p;
   p.how = How::Return;
-  p.error = err;
+  p.error = AnswerFor(err, op, dup, SO_SNDTIMEO);
   p.fd = dup;
   p.tcp = tcp;
   Event ev;
@@ -528,6 +554,12 @@ void Supervisor::HandleAccept(const Call& c) {
       return Respond(c.id, EINVAL, false);
     }
   }
+  // accept(2) reserves the new descriptor before it takes a connection; a
+  // caller at its fd limit gets EMFILE and the connection stays queued.
+  if (!HasFreeFd(c.tid)) {
+    close(dup);
+    return Respond(c.id, EMFILE, false);
+  }
   int fl = fcntl(dup, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) {
     RunBlocking([=](BlockingOp* op) { FinishAccept(c, dup, flags, addr, addrlen, user_len, op); }, c);
@@ -549,8 +581,9 @@ void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, 
   long r = op ? op->Call([&] { return static_cast<long>(accept4(dup, peer, &p.peer_len, aflags)); })
               : static_cast<long>(accept4(dup, peer, &p.peer_len, aflags));
   int err = errno;
+  int answer = r < 0 ? AnswerFor(err, op, dup, SO_RCVTIMEO) : 0;
   close(dup);
-  if (r < 0) return Respond(c.id, err, false);
+  if (r < 0) return Respond(c.id, answer, false);
   p.fd = static_cast<int>(r);
   p.fd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0;
   Event ev;
@@ -612,7 +645,9 @@ void Supervisor::HandleClose(const Call& c) {
     bool has_local = LocalEndpoint(dup, ev.local, v6);
     Tracked t;
     bool tracked = Untrack(ino, t);
-    if (!has_peer && tracked) {
+    // A connection that has ended (TIME_WAIT, reset) no longer has a peer for
+    // getpeername, but it had one; a connect that never got through did not.
+    if (!has_peer && tracked && (t.accepted || WasEstablished(dup))) {
       ev.remote = t.remote;
       ev.local = t.local;
       has_peer = true;
@@ -729,11 +764,28 @@ void Supervisor::Monitor() {
       continue;
     }
     for (BlockingOp* op : ops_) {
-      bool pending = false;
-      bool alive = HasDeliverableSignal(op->tid, pending) && notif_valid(listener_, op->id);
-      if (alive && !pending) continue;
+      SignalState sig;
+      bool alive = ReadSignalState(op->tid, sig) && notif_valid(listener_, op->id);
+      int error = EINTR;
+      if (alive) {
+        if (sig.thread_pending ||
+            (sig.shared_pending && (sig.threads == 1 || OnlyThreadFor(sig.tgid, op->tid, sig.shared_mask)))) {
+          // The signal is this thread's: the kernel will run its handler on
+          // the way out, and restart the call if the handler asks for it.
+          error = ERESTARTSYS;
+        } else if (sig.shared_pending) {
+          // Another thread may take a process-wide signal; only one that
+          // stays pending interrupts, and with EINTR: -ERESTARTSYS must
+          // never reach a thread with no signal to handle.
+          if (++op->shared_rounds < 2) continue;
+        } else {
+          op->shared_rounds = 0;
+          continue;
+        }
+      }
       std::lock_guard<std::mutex> olk(op->mu);
       op->interrupted = true;
+      op->interrupt_error = error;
       if (op->in_call) pthread_kill(op->worker, kInterruptSignal);
     }
     ops_cv_.wait_for(lk, std::chrono::milliseconds(2));

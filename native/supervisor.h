@@ -84,6 +84,7 @@ class Supervisor {
   void Hold(Event&& ev, const Call& c, Pending p);
   bool FillEvent(const Call& c, Kind kind, Event& ev);
   int DupFd(const Call& c, int fd, int& err);
+  static int AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt);
   void RunBlocking(std::function<void(BlockingOp*)> job, const Call& c);
   void Monitor();
   void WorkerLoop();

@@ -108,7 +108,7 @@ function startSession(dir: string, args: string[], script: string, gates: string
   cleanups.push(async () => {
     for (const g of gates) fs.writeFileSync(g, '');
     const done = await Promise.race([sub.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
-    if (!done && sub.exitCode === undefined) {
+    if (!done && sub.exitCode === null) {
       try {
         process.kill(session.pid, 'SIGKILL'); // our own netlog-run, by pid
       } catch {
@@ -190,7 +190,7 @@ const AUDIT_ARCH_X86_64 = 0xc000003e;
 const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
 
 /** Runs a seccomp cBPF program on seccomp_data {nr, arch, ip 0, args 0} and returns its verdict. */
-export function runBpf(prog: Bpf, nr: number, arch = AUDIT_ARCH_X86_64): number {
+function runBpf(prog: Bpf, nr: number, arch = AUDIT_ARCH_X86_64): number {
   const data = Buffer.alloc(64);
   data.writeInt32LE(nr, 0);
   data.writeUInt32LE(arch, 4);
