@@ -12,7 +12,7 @@ import { NetlogError } from '../errors.js';
 import { formatJson } from '../record/json.js';
 import { formatSeed } from '../record/seed.js';
 import { formatText, textColors } from '../record/text.js';
-import type { AnyRecord, EventRecord, ReloadInfo, RunRecord } from '../record/types.js';
+import { isRunRecord, type AnyRecord, type ReloadInfo, type RunRecord } from '../record/types.js';
 import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
 import { FileSink, StderrSink } from '../sink/sinks.js';
 import { SyslogSink } from '../sink/syslog.js';
@@ -65,8 +65,8 @@ export function commandCandidates(command: string, envPath: string | undefined):
 function formatterFor(format: string, config: Config, isTty: boolean): Formatter {
   if (format === 'json') return formatJson;
   if (format === 'seed') {
-    return (rec: AnyRecord) =>
-      rec.event === 'start' || rec.event === 'end' ? formatJson(rec) : formatSeed(rec as EventRecord, { simpleFormat: config.simpleFormat });
+    // The run's own records (start, reload, end) have no seed form: JSON.
+    return (rec: AnyRecord) => (isRunRecord(rec) ? formatJson(rec) : formatSeed(rec, { simpleFormat: config.simpleFormat }));
   }
   const colors = textColors(isTty);
   return (rec: AnyRecord) => formatText(rec, colors);
@@ -187,7 +187,11 @@ export async function main(argv: string[]): Promise<void> {
     process.on('SIGHUP', () => {
       const outcome = reloadConfig(configFile, args.layers, config, traps);
       if (outcome.config) {
-        config = outcome.config;
+        const fixed = (['output', 'format', 'syslog', 'argvMaxSize', 'simpleFormat', 'syslogFacility'] as const).filter(
+          (k) => outcome.config![k] !== config[k],
+        );
+        if (fixed.length > 0 && !quiet) say(`config reload: ${fixed.join(', ')} cannot change while running; the rest is applied`);
+        config = { ...outcome.config, ...Object.fromEntries(fixed.map((k) => [k, config[k]])) };
         supervision.reconfigure(config);
       } else {
         say(`config reload refused, the previous configuration stays: ${outcome.error}`);
@@ -229,9 +233,11 @@ export async function main(argv: string[]): Promise<void> {
   // COMMAND's first exec reaches us through the event loop, so this record
   // still comes first in the log; its time is taken before the launch.
   const startRecord = { ...startTemplate, run: { ...startTemplate.run, pid: process.pid } };
-  if (!writer.write([startRecord], 0)) {
-    supervision.kill(osConstants.signals.SIGKILL);
-  }
+  writer.write([startRecord], 0);
+  // Without its log the session must not run: COMMAND is still held before
+  // its first exec, and is killed there. (A failing secondary sink, syslog,
+  // refuses the session's syscalls one by one instead.)
+  if (writer.nextSeq() === 1) supervision.kill(osConstants.signals.SIGKILL);
 }
 
 /** Which syscalls the filter traps: a syscall whose probes are all off is not trapped. */
