@@ -55,16 +55,27 @@ static const char* FindField(const std::string& status, const char* key) {
   return nullptr;
 }
 
-static bool ParseStat(const std::string& stat, Identity& id) {
+struct StatExtra {
+  int threads = 1;
+  uint64_t start = 0;
+};
+
+static bool ParseStat(const std::string& stat, Identity& id, StatExtra& extra) {
   // comm is in parentheses and may itself contain ") ": use the last ')'.
   size_t open = stat.find('(');
   size_t close = stat.rfind(')');
   if (open == std::string::npos || close == std::string::npos || close < open) return false;
   id.comm = stat.substr(open + 1, close - open - 1);
   char state;
-  int ppid, pgrp, session, tty_nr;
-  if (sscanf(stat.c_str() + close + 1, " %c %d %d %d %d", &state, &ppid, &pgrp, &session, &tty_nr) != 5)
+  int ppid, pgrp, session, tty_nr, threads;
+  unsigned long long start;
+  // Fields 3-7, then num_threads (20) and starttime (22).
+  if (sscanf(stat.c_str() + close + 1,
+             " %c %d %d %d %d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %d %*d %llu", &state, &ppid,
+             &pgrp, &session, &tty_nr, &threads, &start) != 7)
     return false;
+  extra.threads = threads;
+  extra.start = start;
   id.ppid = ppid;
   id.pgid = pgrp;
   id.sid = session;
@@ -72,11 +83,31 @@ static bool ParseStat(const std::string& stat, Identity& id) {
   return true;
 }
 
-bool ReadIdentity(pid_t tid, Identity& id) {
+bool StableCache::Get(pid_t tid, uint64_t start, Entry& out) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = map_.find(tid);
+  if (it == map_.end() || it->second.start != start) return false;
+  out = it->second;
+  return true;
+}
+
+void StableCache::Put(pid_t tid, const Entry& e) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (map_.size() >= 16384) map_.clear();  // bounded; entries of dead tasks go too
+  map_[tid] = e;
+}
+
+void StableCache::Forget(pid_t tid) {
+  std::lock_guard<std::mutex> lk(mu_);
+  map_.erase(tid);
+}
+
+bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache) {
   char path[64];
   std::string buf;
+  StatExtra extra;
   snprintf(path, sizeof path, "/proc/%d/stat", tid);
-  if (!ReadSmallFile(path, buf) || !ParseStat(buf, id)) return false;
+  if (!ReadSmallFile(path, buf) || !ParseStat(buf, id, extra)) return false;
   snprintf(path, sizeof path, "/proc/%d/status", tid);
   if (!ReadSmallFile(path, buf)) return false;
   const char* p;
@@ -96,6 +127,14 @@ bool ReadIdentity(pid_t tid, Identity& id) {
     }
   }
   id.tid = tid;
+  StableCache::Entry cached;
+  bool cacheable = cache && extra.threads == 1;
+  if (cacheable && cache->Get(tid, extra.start, cached)) {
+    id.exe = cached.exe;
+    id.auid = cached.auid;
+    id.ses = cached.ses;
+    return true;
+  }
   snprintf(path, sizeof path, "/proc/%d/loginuid", tid);
   id.auid = -1;
   if (ReadSmallFile(path, buf)) {
@@ -110,6 +149,7 @@ bool ReadIdentity(pid_t tid, Identity& id) {
   }
   snprintf(path, sizeof path, "/proc/%d/exe", tid);
   id.exe = ReadLink(path);
+  if (cacheable) cache->Put(tid, StableCache::Entry{extra.start, id.exe, id.auid, id.ses});
   return true;
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 #include <sys/types.h>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -17,8 +19,30 @@ struct Identity {
   std::vector<uint32_t> groups;
 };
 
+// What stays the same for a process between two execs: its program, its
+// loginuid and audit session. Kept per task (keyed by its start time, so a
+// reused pid never hits), for single-threaded processes only: with one
+// thread, nothing can exec behind the supervisor's back between the
+// invalidation at exec and the exec itself.
+class StableCache {
+ public:
+  struct Entry {
+    uint64_t start = 0;
+    std::string exe;
+    int64_t auid = -1, ses = -1;
+  };
+  bool Get(pid_t tid, uint64_t start, Entry& out);
+  void Put(pid_t tid, const Entry& e);
+  void Forget(pid_t tid);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<pid_t, Entry> map_;
+};
+
 // False when the task is gone (the caller then drops the notification).
-bool ReadIdentity(pid_t tid, Identity& id);
+// With a cache, exe/auid/ses come from it when they can.
+bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache = nullptr);
 
 // readlink(2) of a /proc path; empty on failure.
 std::string ReadLink(const std::string& path);

@@ -299,7 +299,7 @@ bool Supervisor::FillEvent(const Call& c, Kind kind, Event& ev) {
   ev.kind = kind;
   ev.realtime_us = c.realtime_us;
   ev.boottime_us = c.boottime_us;
-  return ReadIdentity(c.tid, ev.proc);
+  return ReadIdentity(c.tid, ev.proc, opts_.exec ? &stable_ : nullptr);
 }
 
 void Supervisor::Hold(Event&& ev, const Call& c, Pending p) {
@@ -368,10 +368,20 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
       addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
       addfd.srcfd = static_cast<uint32_t>(p.fd);
       addfd.newfd_flags = p.fd_flags;
+      // ADDFD waits for the caller to take the fd. With SEND it marks the
+      // call answered before that wait; a signal interrupting the wait
+      // withdraws the fd but not the answer, and the caller's accept would
+      // return 0 with no fd (seen with Node's SIGPROF). So no signal may
+      // interrupt it: this runs on the JS thread, whose signals are blocked
+      // for the call only (stop and kill signals cannot be).
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, &old);
       int r;
       while ((r = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd)) < 0 && errno == EINTR) {
       }
       int e = errno;
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
       close(p.fd);
       if (r < 0 && e != ENOENT) Respond(p.id, e, false);
       return;
@@ -379,8 +389,28 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
   }
 }
 
+// Duplicates the caller's fd. pidfds of thread-group leaders are kept: a
+// leader's pid cannot be reused while its group lives, so a kept pidfd is
+// either the caller's process or a dead one (ESRCH: opened anew).
 int Supervisor::DupFd(const Call& c, int fd, int& err) {
-  int pidfd = sys_pidfd_open(c.tid);
+  int pidfd = -1;
+  {
+    std::lock_guard<std::mutex> lk(pidfd_mu_);
+    auto it = pidfds_.find(c.tid);
+    if (it != pidfds_.end()) pidfd = it->second;
+  }
+  if (pidfd >= 0) {
+    int dup = sys_pidfd_getfd(pidfd, fd);
+    if (dup >= 0 || errno != ESRCH) {
+      err = errno;
+      return dup;
+    }
+    std::lock_guard<std::mutex> lk(pidfd_mu_);
+    pidfds_.erase(c.tid);
+    close(pidfd);
+  }
+  pidfd = sys_pidfd_open(c.tid);
+  bool leader = pidfd >= 0;
   if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) {
     // Not a thread-group leader (EINVAL before 6.9, ENOENT since): the fd
     // table is the thread group's.
@@ -393,7 +423,17 @@ int Supervisor::DupFd(const Call& c, int fd, int& err) {
   }
   int dup = sys_pidfd_getfd(pidfd, fd);
   err = errno;
-  close(pidfd);
+  if (leader) {
+    std::lock_guard<std::mutex> lk(pidfd_mu_);
+    if (pidfds_.size() >= 4096) {
+      for (auto& kv : pidfds_) close(kv.second);
+      pidfds_.clear();
+    }
+    auto ins = pidfds_.insert({c.tid, pidfd});
+    if (!ins.second) close(pidfd);
+  } else {
+    close(pidfd);
+  }
   return dup;
 }
 
@@ -440,6 +480,10 @@ void Supervisor::HandleExec(const Call& c) {
 
   Event ev;
   if (!FillEvent(c, Kind::Exec, ev)) return;
+  // Once this exec goes on, the process may have another program (and a
+  // thread that execs takes over its leader's pid).
+  stable_.Forget(c.tid);
+  stable_.Forget(ev.proc.pid);
   if (!IsExecutableBy(st, ev.proc)) return Respond(c.id, 0, true);
   if (!ReadArgv(c.tid, argv_ptr, opts_.argv_max, ev.argv, ev.argv_truncated))
     return Respond(c.id, EFAULT, false);

@@ -97,6 +97,12 @@ class Supervisor {
   std::thread thread_;
   std::atomic<bool> ended_{false};
 
+  // Only filled while execs are trapped: an exec it did not see would leave
+  // it stale.
+  StableCache stable_;
+  std::mutex pidfd_mu_;
+  std::unordered_map<pid_t, int> pidfds_;  // thread-group leaders only
+
   std::mutex queue_mu_;
   std::deque<Message> queue_;
   bool posted_ = false;

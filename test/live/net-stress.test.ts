@@ -184,3 +184,38 @@ describe('stress', () => {
     170_000,
   );
 });
+
+describe('signals to netlog-run itself', () => {
+  it('a signal storm on the supervisor (SIGCONT every millisecond) loses no accepted connection', async () => {
+    // Each signal interrupts whatever netlog-run's main thread is doing; an
+    // ADDFD+SEND it interrupts must not leave accept returning 0 with no fd.
+    const dir = tempDir();
+    const log = path.join(dir, 'log.jsonl');
+    const ready = path.join(dir, 'port');
+    const cmd =
+      `${fixture('accept_server')} 127.0.0.1 0 3000 --quiet --close-now --ready-file ${ready} & ` +
+      `for i in $(seq 500); do [ -s ${ready} ] && break; read -t 0.01 <> <(:) || true; done; ` +
+      `${fixture('connect_flood')} 127.0.0.1 $(cat ${ready}) 3000; wait $!`;
+    const run = netlogStart(['bash', '-c', cmd], log, ['-q']);
+    let sent = 0;
+    const storm = setInterval(() => {
+      try {
+        process.kill(run.pid!, 'SIGCONT');
+        sent++;
+      } catch {
+        // exited
+      }
+    }, 1);
+    const r = await run;
+    clearInterval(storm);
+    expect(sent).toBeGreaterThan(50);
+    expect(String(r.stderr)).not.toMatch(/close 0/);
+    expect(r.exitCode).toBe(0);
+    const summary = jsonLines(String(r.stdout)).find((l) => 'summary' in l);
+    expect(summary?.summary).toMatchObject({ accepted: 3000 });
+    expect(summary.summary.open_fds).toBe(summary.summary.open_fds_start);
+    const records = readRecords(log);
+    expectGapless(records);
+    expect(ofKind(records, 'accept')).toHaveLength(3000);
+  });
+});
