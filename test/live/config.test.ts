@@ -358,6 +358,12 @@ describe('probes', () => {
     expect(status).toMatch(/^Seccomp_filters:\s+1$/m);
     expect(filters).toHaveLength(1);
     expect(notifiedSyscalls(filters[0]!)).toEqual(trapped);
+    // Closed doors (SPEC §9), whatever the probes: io_uring, the x32 ABI
+    // (x86_64 numbers with bit 30 set) and any other architecture get ENOSYS.
+    const ENOSYS_RET = 0x00050000 | 38;
+    for (const nr of [425, 426, 427]) expect(runBpf(filters[0]!, nr)).toBe(ENOSYS_RET);
+    expect(runBpf(filters[0]!, 0x40000000 | 42)).toBe(ENOSYS_RET);
+    expect(runBpf(filters[0]!, 102, 0x40000003 /* AUDIT_ARCH_I386 */)).toBe(ENOSYS_RET);
 
     // What the programs saw: everything worked.
     const tcp = fs.readFileSync(path.join(dir, 'tcp.out'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { op: string; result: string; local?: { port: number } });

@@ -252,6 +252,17 @@ describe('programs of every kind', () => {
     expect(r.execs.map((e) => e.exec)).toEqual([{ file: f, argv: [f], cwd: r.dir, argv_truncated: false }]);
   });
 
+  it('records execveat(fd, "", AT_EMPTY_PATH) (fexecve) with the file behind the fd', async () => {
+    const python = (await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
+    // os.execve with an fd is fexecve(3): execveat(fd, "", argv, envp, AT_EMPTY_PATH).
+    const script = 'import os; fd = os.open("/bin/true", os.O_RDONLY); os.execve(fd, ["true", "via-fd"], {})';
+    const r = await run([python, '-c', script]);
+    expect(r.exitCode).toBe(0);
+    const last = r.execs.at(-1)!;
+    expect(last.exec).toEqual({ file: fs.realpathSync('/bin/true'), argv: ['true', 'via-fd'], cwd: r.dir, argv_truncated: false });
+    expect(proc(last).exe).toBe(fs.realpathSync(python));
+  });
+
   it.each([
     ['fork', []],
     ['vfork', ['--vfork']],
