@@ -63,7 +63,8 @@ export interface LaunchError extends Error {
 }
 
 interface Addon {
-  spawn(options: SpawnOptions, onMessages: (batch: NativeMessage[]) => void): NativeSession;
+  /** onMessages gets each batch as one JSON text of NativeMessage[] (cheaper than N-API objects). */
+  spawn(options: SpawnOptions, onMessages: (batchJson: string) => void): NativeSession;
   sendDatagram(path: string, data: Buffer): string;
 }
 

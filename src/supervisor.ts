@@ -67,7 +67,7 @@ export class Supervision {
 
   /** Starts COMMAND; throws the addon's LaunchError when it cannot. */
   start(options: SpawnOptions): number {
-    this.session = addon.spawn(options, (batch) => this.onBatch(batch));
+    this.session = addon.spawn(options, (batchJson) => this.onBatch(JSON.parse(batchJson) as NativeMessage[]));
     return this.session.pid;
   }
 

@@ -252,6 +252,13 @@ describe('programs of every kind', () => {
     expect(r.execs.map((e) => e.exec)).toEqual([{ file: f, argv: [f], cwd: r.dir, argv_truncated: false }]);
   });
 
+  it('keeps argv bytes exactly: quotes, backslashes, newlines, control characters, UTF-8', async () => {
+    const args = ['q"uote', 'back\\slash', 'new\nline', 'tab\tand\u0001ctl', 'ünïcødé ✓', '', '{"json":1}'];
+    const r = await run(['/bin/echo', ...args]);
+    expect(r.exitCode).toBe(0);
+    expect(r.execs.at(-1)!.exec?.argv).toEqual(['/bin/echo', ...args]);
+  });
+
   it('records execveat(fd, "", AT_EMPTY_PATH) (fexecve) with the file behind the fd', async () => {
     const python = (await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
     // os.execve with an fd is fexecve(3): execveat(fd, "", argv, envp, AT_EMPTY_PATH).
