@@ -119,3 +119,12 @@ export async function waitForAsync(pred: () => boolean | Promise<boolean>, timeo
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Every line of `text` that is a JSON object (fixture programs print them). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function jsonLines(text: string): any[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+}

@@ -14,14 +14,9 @@ import {
   readRecords,
   tempDir,
   waitFor,
+  jsonLines,
 } from './harness.js';
 
-function jsonLines(text: string): any[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-}
 
 interface Bg {
   sub: ResultPromise;

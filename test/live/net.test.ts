@@ -18,6 +18,7 @@ import {
   tempDir,
   waitFor,
   type JsonRecord,
+  jsonLines,
 } from './harness.js';
 
 const NET_EVENTS = new Set(['connect', 'accept', 'bind', 'close']);
@@ -28,13 +29,6 @@ interface Addr {
   port: number;
 }
 
-/** Every line of `text` that is a JSON object. */
-function jsonLines(text: string): any[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-}
 
 // ---------------------------------------------------------------------------
 // Background processes: every one started here is ended here, by its pid.

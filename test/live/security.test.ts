@@ -4,11 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectGapless, fixture, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor } from './harness.js';
-
-function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+import { expectGapless, fixture, jsonLines, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor } from './harness.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
