@@ -132,6 +132,7 @@ export async function main(argv: string[]): Promise<void> {
 
   let exit: { code: number; signal: number } | undefined;
   let ended = false;
+  let startFailed = false;
   let lingerTimer: NodeJS.Timeout | undefined;
   const finish = (): void => {
     if (!exit || !ended) return;
@@ -143,12 +144,14 @@ export async function main(argv: string[]): Promise<void> {
       hidden: supervision.counts.hidden,
       refused: writer.counts.refused,
     });
-    if (!writer.write([end], 0) && !quiet) {
+    if (startFailed) {
+      say('COMMAND was not started: its log cannot be written');
+    } else if (!writer.write([end], 0) && !quiet) {
       say(`end: exit ${exit.code}, ${writer.counts.records} records, ${writer.counts.refused} refused`);
     }
     writer.close();
     supervision.close();
-    process.exit(exit.code);
+    process.exit(startFailed ? EXIT_FAILURE : exit.code);
   };
 
   const supervision = new Supervision(config, writer, {
@@ -206,7 +209,8 @@ export async function main(argv: string[]): Promise<void> {
   const command = args.command;
   const traps = trapsFor(config, args.noExec);
   const envList = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
-  const startTemplate = runRecord('start', {
+  // Taken before the launch: COMMAND's first exec is stamped after it.
+  const startRecord = runRecord('start', {
     version: version(),
     pid: process.pid,
     command,
@@ -231,13 +235,15 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(EXIT_FAILURE);
   }
   // COMMAND's first exec reaches us through the event loop, so this record
-  // still comes first in the log; its time is taken before the launch.
-  const startRecord = { ...startTemplate, run: { ...startTemplate.run, pid: process.pid } };
+  // still comes first in the log.
   writer.write([startRecord], 0);
-  // Without its log the session must not run: COMMAND is still held before
-  // its first exec, and is killed there. (A failing secondary sink, syslog,
-  // refuses the session's syscalls one by one instead.)
-  if (writer.nextSeq() === 1) supervision.kill(osConstants.signals.SIGKILL);
+  // Without its log the session must not run: COMMAND is still held in its
+  // first exec, and is killed there; netlog-run then exits 125. (A failing
+  // secondary sink, syslog, refuses the session's syscalls one by one.)
+  if (writer.nextSeq() === 1) {
+    startFailed = true;
+    supervision.kill(osConstants.signals.SIGKILL);
+  }
 }
 
 /** Which syscalls the filter traps: a syscall whose probes are all off is not trapped. */
