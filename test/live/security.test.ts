@@ -104,6 +104,19 @@ os._exit(0)
     expect(String(r.stdout)).toContain('exec 38');
   });
 
+  it('a log that cannot take even the start record: COMMAND never runs, exit 125', async () => {
+    const mnt = tempDir();
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mnt]);
+    cleanups.push(() => { execaSync('umount', ['-l', mnt], { reject: false }); });
+    await execa('bash', ['-c', `head -c 1M /dev/zero > ${mnt}/filler || true`]);
+    const marker = path.join(tempDir(), 'ran');
+    const r = await netlogRun(['bash', '-c', `echo ran > ${marker}`], { log: path.join(mnt, 'log.jsonl') });
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toMatch(/^netlog-run: cannot write to .*ENOSPC/m);
+    expect(r.stderr).toMatch(/^netlog-run: COMMAND was not started/m);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   it('a full file system refuses the next connect with EACCES and the end record counts it', async () => {
     const mnt = tempDir();
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
