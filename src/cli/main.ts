@@ -10,12 +10,9 @@ import { parseConfig, resolveConfig } from '../config/parse.js';
 import type { Config, ConfigLayer } from '../config/keys.js';
 import { NetlogError } from '../errors.js';
 import { formatJson } from '../record/json.js';
-import { formatSeed } from '../record/seed.js';
-import { formatText, textColors } from '../record/text.js';
 import { isRunRecord, type AnyRecord, type ReloadInfo, type RunRecord } from '../record/types.js';
 import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
 import { FileSink, StderrSink } from '../sink/sinks.js';
-import { SyslogSink } from '../sink/syslog.js';
 import { effectiveProbes, isoMicros, nowMicros, Supervision } from '../supervisor.js';
 import type { Traps } from '../native.js';
 import {
@@ -62,12 +59,16 @@ export function commandCandidates(command: string, envPath: string | undefined):
   return dirs.map((d) => path.join(d === '' ? '.' : d, command));
 }
 
-function formatterFor(format: string, config: Config, isTty: boolean): Formatter {
+// The text and seed formatters (and chalk) are loaded only when used: every
+// module costs start-up time.
+async function formatterFor(format: string, config: Config, isTty: boolean): Promise<Formatter> {
   if (format === 'json') return formatJson;
   if (format === 'seed') {
+    const { formatSeed } = await import('../record/seed.js');
     // The run's own records (start, reload, end) have no seed form: JSON.
     return (rec: AnyRecord) => (isRunRecord(rec) ? formatJson(rec) : formatSeed(rec, { simpleFormat: config.simpleFormat }));
   }
+  const { formatText, textColors } = await import('../record/text.js');
   const colors = textColors(isTty);
   return (rec: AnyRecord) => formatText(rec, colors);
 }
@@ -106,12 +107,13 @@ export async function main(argv: string[]): Promise<void> {
   const sinks: SinkWithFormat[] = [];
   try {
     if (config.output !== undefined) {
-      sinks.push({ sink: new FileSink(config.output), format: formatterFor(config.format ?? 'json', config, false) });
+      sinks.push({ sink: new FileSink(config.output), format: await formatterFor(config.format ?? 'json', config, false) });
     } else {
-      sinks.push({ sink: new StderrSink(), format: formatterFor(config.format ?? 'text', config, tty.isatty(2)) });
+      sinks.push({ sink: new StderrSink(), format: await formatterFor(config.format ?? 'text', config, tty.isatty(2)) });
     }
     if (config.syslog !== undefined) {
-      const inner = config.format === 'seed' ? formatterFor('seed', config, false) : formatJson;
+      const inner = config.format === 'seed' ? await formatterFor('seed', config, false) : formatJson;
+      const { SyslogSink } = await import('../sink/syslog.js');
       sinks.push({ sink: new SyslogSink(config.syslog, config.syslogFacility), format: inner });
     }
   } catch (err) {
