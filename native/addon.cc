@@ -10,7 +10,6 @@
 #include <unistd.h>
 #include <cstring>
 #include <memory>
-#include <thread>
 
 #include "filter.h"
 #include "kernel.h"
@@ -285,9 +284,7 @@ class Session : public Napi::ObjectWrap<Session> {
   }
   Napi::Value KillJs(const Napi::CallbackInfo& info) {
     int sig = info[0].As<Napi::Number>().Int32Value();
-    bool group = info.Length() > 1 && info[1].ToBoolean().Value();
-    int r = group ? kill(-getpgid(pid), sig) : kill(pid, sig);
-    return Napi::Boolean::New(info.Env(), r == 0);
+    return Napi::Boolean::New(info.Env(), kill(pid, sig) == 0);
   }
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {
     if (!released) {
@@ -373,13 +370,28 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // Halves the cost of each trapped call where the kernel has it (6.6+).
   uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
   ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &sync_flags);
-  sup->Start();
+  if (!sup->Start()) {
+    // No ack: the child sees the socket close and exits without exec'ing.
+    int err = errno;
+    close(l.ack_fd);
+    close(l.err_fd);
+    close(l.listener);
+    kill(l.pid, SIGKILL);
+    waitpid(l.pid, nullptr, 0);
+    return ThrowLaunchError(env, "supervisor thread", err);
+  }
   char ack = 'A';
   ssize_t n;
   while ((n = write(l.ack_fd, &ack, 1)) < 0 && errno == EINTR) {
   }
   close(l.ack_fd);
-  std::thread(Waiter, sup, l.pid, l.err_fd).detach();
+  int err_fd = l.err_fd;
+  pid_t pid = l.pid;
+  if (!StartThread([sup, pid, err_fd] { Waiter(sup, pid, err_fd); })) {
+    int err = errno;
+    kill(l.pid, SIGKILL);
+    return ThrowLaunchError(env, "waiter thread", err);
+  }
   return obj;
 }
 

@@ -4,6 +4,7 @@
 #include "filter.h"
 
 #include <seccomp.h>
+#include <sys/socket.h>
 #include <cerrno>
 #include <cstring>
 
@@ -27,7 +28,20 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
   for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
     add(SCMP_ACT_ERRNO(ENOSYS), name);
   if (traps.exec) { add(SCMP_ACT_NOTIFY, "execve"); add(SCMP_ACT_NOTIFY, "execveat"); }
-  if (traps.connect) add(SCMP_ACT_NOTIFY, "connect");
+  if (traps.connect) {
+    add(SCMP_ACT_NOTIFY, "connect");
+    // TCP Fast Open connects from sendto/sendmsg(MSG_FASTOPEN) without a
+    // connect(2): a closed door (programs fall back to connect).
+    auto fastopen = [&](const char* name, unsigned arg) {
+      int nr = seccomp_syscall_resolve_name(name);
+      scmp_arg_cmp cmp = {arg, SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN};
+      int r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), nr, 1, &cmp);
+      if (r < 0) fail(name, r);
+    };
+    fastopen("sendto", 3);
+    fastopen("sendmsg", 2);
+    fastopen("sendmmsg", 3);
+  }
   if (traps.accept) { add(SCMP_ACT_NOTIFY, "accept"); add(SCMP_ACT_NOTIFY, "accept4"); }
   if (traps.bind) add(SCMP_ACT_NOTIFY, "bind");
   if (traps.close) add(SCMP_ACT_NOTIFY, "close");

@@ -26,8 +26,8 @@ namespace netlog {
 inline int sys_seccomp(unsigned op, unsigned flags, void* args) {
   return static_cast<int>(syscall(SYS_seccomp, op, flags, args));
 }
-inline int sys_pidfd_open(pid_t pid) {
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+inline int sys_pidfd_open(pid_t pid, unsigned flags) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, flags));
 }
 inline int sys_pidfd_getfd(int pidfd, int fd) {
   return static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));

@@ -171,7 +171,13 @@ bool Launch(const LaunchSpec& spec, Launched& out, ChildError& error) {
   a.test_fail_seccomp = spec.test_fail_seccomp;
 
   // _Fork: no atfork handlers (libuv's would run in the child otherwise).
+  // Signals are blocked across it, so that none of Node's handlers runs in
+  // the child before the child resets them.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   pid_t pid = _Fork();
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
     error = {kStageExec, errno};
     for (int fd : {sv[0], sv[1], ep[0], ep[1]}) close(fd);

@@ -26,6 +26,9 @@ namespace netlog {
 namespace {
 
 const int kInterruptSignal = SIGRTMAX - 3;
+const unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD (6.9+)
+// Kept pidfds count against netlog-run's own fd limit: a few hundred only.
+const size_t kMaxPidfds = 256;
 // The kernel's internal "restart if the handler has SA_RESTART" errno; it is
 // turned into EINTR or a restart on the way back to user space.
 const int ERESTARTSYS = 512;
@@ -35,15 +38,6 @@ int64_t NowUs(clockid_t clock) {
   timespec ts;
   clock_gettime(clock, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
-bool IsExecutableBy(const struct stat& st, const Identity& id) {
-  if (!S_ISREG(st.st_mode)) return false;
-  if (id.fsuid == 0) return (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) != 0;
-  if (st.st_uid == id.fsuid) return (st.st_mode & S_IXUSR) != 0;
-  bool in_group = st.st_gid == id.fsgid;
-  for (uint32_t g : id.groups) in_group = in_group || g == st.st_gid;
-  return (st.st_mode & (in_group ? S_IXGRP : S_IXOTH)) != 0;
 }
 
 // Looks `file` (absolute) up through the caller's root (/proc/TID/root), so
@@ -75,9 +69,15 @@ bool SockInfo(int fd, int& domain, int& protocol) {
   return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0;
 }
 
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+// MPTCP sockets connect and accept like TCP ones, and are recorded as tcp.
+bool IsTcp(int protocol) { return protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP; }
+
 bool IsInetTcpUdp(int domain, int protocol) {
-  return (domain == AF_INET || domain == AF_INET6) &&
-         (protocol == IPPROTO_TCP || protocol == IPPROTO_UDP);
+  return (domain == AF_INET || domain == AF_INET6) && (IsTcp(protocol) || protocol == IPPROTO_UDP);
 }
 
 bool LocalEndpoint(int fd, Endpoint& ep, bool& v6) {
@@ -178,9 +178,24 @@ struct Supervisor::BlockingOp {
   }
 };
 
+// A connect that succeeded, or goes on in the background (EINPROGRESS,
+// interrupted), is dissolved: connect(2) with AF_UNSPEC.
+void Supervisor::Disconnect(int fd, int err) {
+  if (err != 0 && err != EINPROGRESS && err != EALREADY && err != EINTR && err != ERESTARTSYS) return;
+  sockaddr sa{};
+  sa.sa_family = AF_UNSPEC;
+  connect(fd, &sa, sizeof sa);
+}
+
 int Supervisor::AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt) {
-  if (err != EINTR || !op || !op->interrupted) return err;
-  if (op->interrupt_error != ERESTARTSYS) return op->interrupt_error;
+  if (err != EINTR || !op) return err;
+  int interrupt_error;
+  {
+    std::lock_guard<std::mutex> lk(op->mu);
+    if (!op->interrupted) return err;
+    interrupt_error = op->interrupt_error;
+  }
+  if (interrupt_error != ERESTARTSYS) return interrupt_error;
   timeval tv{};
   socklen_t len = sizeof tv;
   if (getsockopt(fd, SOL_SOCKET, timeo_opt, &tv, &len) == 0 && (tv.tv_sec != 0 || tv.tv_usec != 0)) return EINTR;
@@ -190,9 +205,32 @@ int Supervisor::AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt) {
 Supervisor::Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post)
     : listener_(listener), opts_(opts), probes_(opts.probes), post_(std::move(post)) {}
 
-void Supervisor::Start() {
-  thread_ = std::thread([this] { Run(); });
-  thread_.detach();
+bool StartThread(std::function<void()> fn) {
+  auto* heap = new std::function<void()>(std::move(fn));
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  int r = pthread_create(
+      &t, &attr,
+      [](void* p) -> void* {
+        auto* f = static_cast<std::function<void()>*>(p);
+        (*f)();
+        delete f;
+        return nullptr;
+      },
+      heap);
+  pthread_attr_destroy(&attr);
+  if (r != 0) {
+    delete heap;
+    errno = r;
+    return false;
+  }
+  return true;
+}
+
+bool Supervisor::Start() {
+  return StartThread([this] { Monitor(); }) && StartThread([this] { Run(); });
 }
 
 void Supervisor::Push(Message&& m) {
@@ -302,6 +340,17 @@ bool Supervisor::FillEvent(const Call& c, Kind kind, Event& ev) {
   return ReadIdentity(c.tid, ev.proc, opts_.exec ? &stable_ : nullptr);
 }
 
+void Supervisor::Fail(const Call& c, const char* what) {
+  // What a record needs could not be read, and the caller still waits: it is
+  // refused rather than let go unrecorded (answering a caller that is gone
+  // is harmless: notification ids are never reused).
+  if (!notif_valid(listener_, c.id)) return;
+  if (!warned_fail_.exchange(true))
+    Warn(std::string("cannot read ") + what + " of a supervised process (" + strerror(errno) +
+         "); such calls are refused (EACCES)");
+  Respond(c.id, EACCES, false);
+}
+
 void Supervisor::Hold(Event&& ev, const Call& c, Pending p) {
   // Everything read about the caller is trusted only if it is still the same
   // live task now (a pid reused mid-read fails this check).
@@ -337,11 +386,7 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
       // A refused connect that already connected is undone (connect(2) with
       // AF_UNSPEC dissolves the association); a refused accept drops the
       // connection it took.
-      if (p.how == How::Return && p.error == 0) {
-        sockaddr sa{};
-        sa.sa_family = AF_UNSPEC;
-        connect(p.fd, &sa, sizeof sa);
-      }
+      if (p.how == How::Return) Disconnect(p.fd, p.error);
       close(p.fd);
     }
     return Respond(p.id, EACCES, false);
@@ -353,6 +398,12 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
       if (p.fd >= 0) close(p.fd);
       return Respond(p.id, p.error, false);
     case How::AddFd: {
+      // The caller may have died while the record was written, and its pid
+      // been reused: write into nothing but the caller.
+      if (!notif_valid(listener_, p.id)) {
+        close(p.fd);
+        return;
+      }
       if (p.addr != 0) {
         // As move_addr_to_user(): copy at most the caller's length, then
         // store the full length.
@@ -389,9 +440,10 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
   }
 }
 
-// Duplicates the caller's fd. pidfds of thread-group leaders are kept: a
-// leader's pid cannot be reused while its group lives, so a kept pidfd is
-// either the caller's process or a dead one (ESRCH: opened anew).
+// Duplicates the caller's fd. A pidfd of the caller's thread (PIDFD_THREAD,
+// 6.9+) or of its thread-group leader is kept: a kept pidfd is either the
+// caller's or a dead task's (ESRCH: opened anew), never another process's,
+// because NOTIF_ID_VALID is checked between opening it and using it.
 int Supervisor::DupFd(const Call& c, int fd, int& err) {
   int pidfd = -1;
   {
@@ -409,32 +461,58 @@ int Supervisor::DupFd(const Call& c, int fd, int& err) {
     pidfds_.erase(c.tid);
     close(pidfd);
   }
-  pidfd = sys_pidfd_open(c.tid);
-  bool leader = pidfd >= 0;
-  if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) {
-    // Not a thread-group leader (EINVAL before 6.9, ENOENT since): the fd
-    // table is the thread group's.
-    Identity id;
-    if (ReadIdentity(c.tid, id)) pidfd = sys_pidfd_open(id.pid);
+  pidfd = sys_pidfd_open(c.tid, kPidfdThread);
+  bool keep = pidfd >= 0;
+  if (pidfd < 0 && errno == EINVAL) {  // before 6.9: leaders only
+    pidfd = sys_pidfd_open(c.tid, 0);
+    keep = pidfd >= 0;
+    if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) {
+      Identity id;
+      if (ReadIdentity(c.tid, id)) pidfd = sys_pidfd_open(id.pid, 0);
+    }
   }
   if (pidfd < 0) {
     err = errno;
     return -1;
   }
+  // The pid may have been reused since the notification: only a caller still
+  // waiting proves this pidfd is its own.
+  if (!notif_valid(listener_, c.id)) {
+    close(pidfd);
+    err = ESRCH;
+    return -1;
+  }
   int dup = sys_pidfd_getfd(pidfd, fd);
   err = errno;
-  if (leader) {
+  if (keep) {
     std::lock_guard<std::mutex> lk(pidfd_mu_);
-    if (pidfds_.size() >= 4096) {
-      for (auto& kv : pidfds_) close(kv.second);
-      pidfds_.clear();
+    if (pidfds_.size() >= kMaxPidfds) {
+      // Drop the dead (their tasks are gone: signal 0 fails with ESRCH).
+      for (auto it = pidfds_.begin(); it != pidfds_.end();) {
+        if (syscall(SYS_pidfd_send_signal, it->second, 0, nullptr, 0) < 0 && errno == ESRCH) {
+          close(it->second);
+          it = pidfds_.erase(it);
+        } else {
+          ++it;
+        }
+      }
     }
-    auto ins = pidfds_.insert({c.tid, pidfd});
-    if (!ins.second) close(pidfd);
-  } else {
-    close(pidfd);
+    if (pidfds_.size() < kMaxPidfds && pidfds_.insert({c.tid, pidfd}).second) return dup;
   }
+  close(pidfd);
   return dup;
+}
+
+// "/proc/self/..." and "/dev/fd/N" name the caller's own files: resolved by
+// the supervisor as written they would name netlog-run's.
+std::string CallerPath(pid_t tid, const std::string& path) {
+  static const char* const kSelf[] = {"/proc/self/", "/proc/thread-self/"};
+  for (const char* prefix : kSelf) {
+    size_t n = strlen(prefix);
+    if (path.compare(0, n, prefix) == 0) return "/proc/" + std::to_string(tid) + "/" + path.substr(n);
+  }
+  if (path.compare(0, 8, "/dev/fd/") == 0) return "/proc/" + std::to_string(tid) + "/fd/" + path.substr(8);
+  return std::string();
 }
 
 void Supervisor::HandleExec(const Call& c) {
@@ -444,49 +522,71 @@ void Supervisor::HandleExec(const Call& c) {
   int dirfd = at ? static_cast<int>(c.args[0]) : AT_FDCWD;
   int flags = at ? static_cast<int>(c.args[4]) : 0;
   if (!opts_.exec) return Respond(c.id, 0, true);
+  // Whatever happens below, this task may run another program afterwards.
+  stable_.Forget(c.tid);
 
   // The path and argv are read once, here; an unreadable path is answered as
   // the kernel would, so that a racing thread cannot make it readable later.
   std::string path;
-  if (!ReadString(c.tid, path_ptr, PATH_MAX, path)) {
-    char first;
-    return Respond(c.id, ReadMem(c.tid, path_ptr, &first, 1) ? ENAMETOOLONG : EFAULT, false);
-  }
+  bool fault = false;
+  if (!ReadString(c.tid, path_ptr, PATH_MAX, path, &fault)) return Respond(c.id, fault ? EFAULT : ENAMETOOLONG, false);
+  if (path.empty() && !(flags & AT_EMPTY_PATH)) return Respond(c.id, 0, true);  // ENOENT, nothing runs
+
+  // Find the file as the kernel will: an exec of a file that does not exist
+  // (glibc's execvp tries every PATH entry) or cannot be executed at all is
+  // let go unrecorded, since nothing runs. Any other doubt is recorded.
   char link[64];
   std::string file;
-  if (path.empty() && (flags & AT_EMPTY_PATH)) {
-    snprintf(link, sizeof link, "/proc/%d/fd/%d", c.tid, dirfd);
-    file = ReadLink(link);
-  } else if (!path.empty() && path[0] == '/') {
+  struct stat st;
+  bool found = false;
+  int lookup_err = 0;
+  std::string proc_path = path.empty() ? "" : CallerPath(c.tid, path);
+  if (path.empty() || !proc_path.empty()) {
+    // fexecve(3) / a /proc/self/fd path: the file behind the caller's fd.
+    if (path.empty()) {
+      snprintf(link, sizeof link, "/proc/%d/fd/%d", c.tid, dirfd);
+      proc_path = link;
+    }
+    found = stat(proc_path.c_str(), &st) == 0;
+    lookup_err = errno;
+    file = ReadLink(proc_path);
+    if (file.empty()) file = path;
+  } else if (path[0] == '/') {
     file = path;
-  } else if (path.empty()) {
-    return Respond(c.id, 0, true);  // ENOENT from the kernel, nothing ran
+    found = StatInRoot(c.tid, file, st);
+    lookup_err = errno;
   } else {
+    // Relative to the caller's cwd or dirfd, through its own directory fd
+    // (a chroot, a cwd longer than PATH_MAX and symlinks all resolve as the
+    // kernel resolves them).
     if (dirfd == AT_FDCWD)
       snprintf(link, sizeof link, "/proc/%d/cwd", c.tid);
     else
       snprintf(link, sizeof link, "/proc/%d/fd/%d", c.tid, dirfd);
+    int dfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      found = fstatat(dfd, path.c_str(), &st, 0) == 0;
+      lookup_err = errno;
+      close(dfd);
+    } else {
+      lookup_err = errno == ENOENT && dirfd != AT_FDCWD ? EBADF : errno;
+    }
     std::string base = ReadLink(link);
-    if (base.empty()) return Respond(c.id, 0, true);
-    file = JoinPath(base, path);
+    file = base.empty() ? path : JoinPath(base, path);
   }
-  if (file.empty()) return Respond(c.id, 0, true);
-
-  struct stat st;
-  bool found = (path.empty() && (flags & AT_EMPTY_PATH)) ? stat(link, &st) == 0
-                                                           : StatInRoot(c.tid, file, st);
-  // glibc's execvp tries each PATH entry: failed attempts are not execs.
-  if (!found) return Respond(c.id, 0, true);
+  if (!found && (lookup_err == ENOENT || lookup_err == ENOTDIR || lookup_err == ELOOP ||
+                 lookup_err == ENAMETOOLONG || lookup_err == EBADF))
+    return Respond(c.id, 0, true);
+  // Not a regular file, or no x bit for anyone: the kernel refuses it
+  // (EACCES) whoever asks. Finer checks (ACLs, capabilities) are left to the
+  // kernel: such an exec is recorded even if it then fails.
+  if (found && (!S_ISREG(st.st_mode) || !(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))) return Respond(c.id, 0, true);
 
   Event ev;
-  if (!FillEvent(c, Kind::Exec, ev)) return;
-  // Once this exec goes on, the process may have another program (and a
-  // thread that execs takes over its leader's pid).
-  stable_.Forget(c.tid);
+  if (!FillEvent(c, Kind::Exec, ev)) return Fail(c, "/proc");
+  // A thread that execs takes over its leader's pid.
   stable_.Forget(ev.proc.pid);
-  if (!IsExecutableBy(st, ev.proc)) return Respond(c.id, 0, true);
-  if (!ReadArgv(c.tid, argv_ptr, opts_.argv_max, ev.argv, ev.argv_truncated))
-    return Respond(c.id, EFAULT, false);
+  if (!ReadArgv(c.tid, argv_ptr, opts_.argv_max, ev.argv, ev.argv_truncated)) return Respond(c.id, EFAULT, false);
   snprintf(link, sizeof link, "/proc/%d/cwd", c.tid);
   ev.cwd = ReadLink(link);
   ev.file = std::move(file);
@@ -508,7 +608,7 @@ void Supervisor::HandleConnect(const Call& c) {
     close(dup);
     return Respond(c.id, ENOTSOCK, false);
   }
-  bool tcp = protocol == IPPROTO_TCP;
+  bool tcp = IsTcp(protocol);
   uint32_t probe = tcp ? kTcpConnect : kUdpConnect;
   if (!IsInetTcpUdp(domain, protocol) || !(probes_.load() & probe)) {
     close(dup);
@@ -527,7 +627,7 @@ void Supervisor::HandleConnect(const Call& c) {
   socklen_t slen = static_cast<socklen_t>(len);
   int fl = fcntl(dup, F_GETFL);
   if (tcp && fl >= 0 && !(fl & O_NONBLOCK)) {
-    RunBlocking([this, c, dup, addr, slen](BlockingOp* op) { FinishConnect(c, dup, true, addr, slen, op); }, c);
+    RunBlocking([this, c, dup, addr, slen](BlockingOp* op) { FinishConnect(c, dup, true, addr, slen, op); }, c, dup);
     return;
   }
   FinishConnect(c, dup, tcp, addr, slen, nullptr);
@@ -552,8 +652,9 @@ void Supervisor::FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_
     return Respond(c.id, err, false);
   }
   if (!FillEvent(c, Kind::Connect, ev)) {
+    Disconnect(dup, err);
     close(dup);
-    return;
+    return Fail(c, "/proc");
   }
   ev.tcp = tcp;
   ev.ipv6 = v6;
@@ -577,7 +678,7 @@ void Supervisor::HandleAccept(const Call& c) {
     close(dup);
     return Respond(c.id, ENOTSOCK, false);
   }
-  if (!IsInetTcpUdp(domain, protocol) || protocol != IPPROTO_TCP || !(probes_.load() & kTcpAccept)) {
+  if (!IsInetTcpUdp(domain, protocol) || !IsTcp(protocol) || !(probes_.load() & kTcpAccept)) {
     close(dup);
     return Respond(c.id, 0, true);
   }
@@ -606,7 +707,7 @@ void Supervisor::HandleAccept(const Call& c) {
   }
   int fl = fcntl(dup, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) {
-    RunBlocking([=](BlockingOp* op) { FinishAccept(c, dup, flags, addr, addrlen, user_len, op); }, c);
+    RunBlocking([=](BlockingOp* op) { FinishAccept(c, dup, flags, addr, addrlen, user_len, op); }, c, dup);
     return;
   }
   FinishAccept(c, dup, flags, addr, addrlen, user_len, nullptr);
@@ -633,7 +734,7 @@ void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, 
   Event ev;
   if (!FillEvent(c, Kind::Accept, ev)) {
     close(p.fd);
-    return;
+    return Fail(c, "/proc");
   }
   bool v6 = false;
   DecodeSockaddr(p.peer, p.peer_len, ev.remote, v6);
@@ -648,21 +749,31 @@ void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, 
 void Supervisor::HandleBind(const Call& c) {
   int err = 0;
   int dup = DupFd(c, static_cast<int>(c.args[0]), err);
-  if (dup < 0) return Respond(c.id, 0, true);
+  if (dup < 0) {
+    if (err == EBADF) return Respond(c.id, EBADF, false);
+    errno = err;
+    return Fail(c, "a socket");
+  }
   int domain = 0, protocol = 0;
   bool ok = SockInfo(dup, domain, protocol);
   close(dup);
-  uint32_t probe = protocol == IPPROTO_TCP ? kTcpBind : kUdpBind;
+  uint32_t probe = IsTcp(protocol) ? kTcpBind : kUdpBind;
   if (!ok || !IsInetTcpUdp(domain, protocol) || !(probes_.load() & probe)) return Respond(c.id, 0, true);
   int32_t len = static_cast<int32_t>(c.args[2]);
   sockaddr_storage addr{};
   Event ev;
   bool v6 = false;
-  if (len < 0 || static_cast<size_t>(len) > sizeof addr || !ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len)) ||
-      !DecodeSockaddr(addr, static_cast<socklen_t>(len), ev.local, v6))
+  if (len < 0 || static_cast<size_t>(len) > sizeof addr) return Respond(c.id, EINVAL, false);
+  if (!ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len))) return Respond(c.id, EFAULT, false);
+  // inet_bind() takes AF_UNSPEC with INADDR_ANY as AF_INET.
+  auto* sin = reinterpret_cast<sockaddr_in*>(&addr);
+  if (domain == AF_INET && addr.ss_family == AF_UNSPEC && static_cast<size_t>(len) >= sizeof(sockaddr_in) &&
+      sin->sin_addr.s_addr == htonl(INADDR_ANY))
+    addr.ss_family = AF_INET;
+  if (!DecodeSockaddr(addr, static_cast<socklen_t>(len), ev.local, v6))
     return Respond(c.id, 0, true);  // the kernel fails it; nothing is bound
-  if (!FillEvent(c, Kind::Bind, ev)) return;
-  ev.tcp = protocol == IPPROTO_TCP;
+  if (!FillEvent(c, Kind::Bind, ev)) return Fail(c, "/proc");
+  ev.tcp = IsTcp(protocol);
   ev.ipv6 = v6;
   Hold(std::move(ev), c, Pending{});
 }
@@ -677,13 +788,17 @@ void Supervisor::HandleClose(const Call& c) {
   if (n < 7 || memcmp(target, "socket:", 7) != 0) return Respond(c.id, 0, true);
   int err = 0;
   int dup = DupFd(c, fd, err);
-  if (dup < 0) return Respond(c.id, 0, true);
+  if (dup < 0) {
+    if (err == EBADF) return Respond(c.id, 0, true);  // closed meanwhile: the kernel says EBADF
+    errno = err;
+    return Fail(c, "a socket");
+  }
   int domain = 0, protocol = 0;
   Event ev;
   bool record = false, v6 = false;
   uint64_t ino = Inode(dup);
   if (SockInfo(dup, domain, protocol) && IsInetTcpUdp(domain, protocol)) {
-    ev.tcp = protocol == IPPROTO_TCP;
+    ev.tcp = IsTcp(protocol);
     uint32_t probes = probes_.load();
     bool has_peer = PeerEndpoint(dup, ev.remote, v6);
     bool has_local = LocalEndpoint(dup, ev.local, v6);
@@ -708,7 +823,7 @@ void Supervisor::HandleClose(const Call& c) {
   // connection would outlive it.
   close(dup);
   if (!record) return Respond(c.id, 0, true);
-  if (!FillEvent(c, Kind::Close, ev)) return;
+  if (!FillEvent(c, Kind::Close, ev)) return Fail(c, "/proc");
   Hold(std::move(ev), c, Pending{});
 }
 
@@ -737,23 +852,25 @@ bool Supervisor::Untrack(uint64_t ino, Tracked& out) {
 // Blocking emulations run on worker threads so the supervisor keeps
 // answering; the monitor watches the callers for signals meanwhile. Workers
 // are kept for reuse: a thread per connect would cost more than the connect.
-void Supervisor::RunBlocking(std::function<void(BlockingOp*)> job, const Call& c) {
-  {
-    std::lock_guard<std::mutex> lk(ops_mu_);
-    if (!monitor_started_) {
-      monitor_started_ = true;
-      std::thread([this] { Monitor(); }).detach();
-    }
-  }
-  std::lock_guard<std::mutex> lk(pool_mu_);
+void Supervisor::RunBlocking(std::function<void(BlockingOp*)> job, const Call& c, int dup) {
+  std::unique_lock<std::mutex> lk(pool_mu_);
   jobs_.push_back(Job{std::move(job), c});
   // Every queued job needs a worker of its own: one blocked in accept may
   // never come back for it.
-  if (jobs_.size() > idle_workers_) {
-    std::thread([this] { WorkerLoop(); }).detach();
-  } else {
+  if (jobs_.size() <= idle_workers_) {
     pool_cv_.notify_one();
+    return;
   }
+  if (StartThread([this] { WorkerLoop(); })) return;
+  // No thread to be had (RLIMIT_NPROC, pids.max shared with the session):
+  // the call fails as the kernel fails a call short of resources.
+  int err = errno;
+  jobs_.pop_back();
+  lk.unlock();
+  close(dup);
+  if (!warned_thread_.exchange(true))
+    Warn(std::string("cannot start a worker thread (") + strerror(err) + "); blocking connect/accept answered EAGAIN");
+  Respond(c.id, EAGAIN, false);
 }
 
 void Supervisor::WorkerLoop() {
@@ -802,11 +919,19 @@ void Supervisor::Monitor() {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   std::unique_lock<std::mutex> lk(ops_mu_);
+  // Every op is looked at every `interval`: 2 ms after anything happened,
+  // doubling to 32 ms while nothing does (a prefork server idle in accept
+  // must not keep a CPU busy reading /proc).
+  int interval_ms = 2;
+  size_t seen_ops = 0;
   for (;;) {
     if (ops_.empty()) {
       ops_cv_.wait(lk);
+      interval_ms = 2;
       continue;
     }
+    bool busy = ops_.size() != seen_ops;
+    seen_ops = ops_.size();
     for (BlockingOp* op : ops_) {
       SignalState sig;
       bool alive = ReadSignalState(op->tid, sig) && notif_valid(listener_, op->id);
@@ -821,18 +946,21 @@ void Supervisor::Monitor() {
           // Another thread may take a process-wide signal; only one that
           // stays pending interrupts, and with EINTR: -ERESTARTSYS must
           // never reach a thread with no signal to handle.
+          busy = true;
           if (++op->shared_rounds < 2) continue;
         } else {
           op->shared_rounds = 0;
           continue;
         }
       }
+      busy = true;
       std::lock_guard<std::mutex> olk(op->mu);
       op->interrupted = true;
       op->interrupt_error = error;
       if (op->in_call) pthread_kill(op->worker, kInterruptSignal);
     }
-    ops_cv_.wait_for(lk, std::chrono::milliseconds(2));
+    interval_ms = busy ? 2 : std::min(interval_ms * 2, 32);
+    ops_cv_.wait_for(lk, std::chrono::milliseconds(interval_ms));
   }
 }
 

@@ -5,12 +5,12 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -36,7 +36,8 @@ class Supervisor {
  public:
   // `post` is called (from any thread) when messages are waiting in the queue.
   Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post);
-  void Start();
+  // Starts the supervisor and monitor threads; false (errno set) if it cannot.
+  bool Start();
   // Takes every queued message (JS thread).
   std::deque<Message> Drain();
   // Lets the held syscall go on (refuse=false) or fails it with EACCES.
@@ -85,7 +86,9 @@ class Supervisor {
   bool FillEvent(const Call& c, Kind kind, Event& ev);
   int DupFd(const Call& c, int fd, int& err);
   static int AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt);
-  void RunBlocking(std::function<void(BlockingOp*)> job, const Call& c);
+  static void Disconnect(int fd, int err);
+  void Fail(const Call& c, const char* what);
+  void RunBlocking(std::function<void(BlockingOp*)> job, const Call& c, int dup);
   void Monitor();
   void WorkerLoop();
   void Warn(const std::string& text);
@@ -94,7 +97,6 @@ class Supervisor {
   SupervisorOptions opts_;
   std::atomic<uint32_t> probes_;
   std::function<void(Supervisor*)> post_;
-  std::thread thread_;
   std::atomic<bool> ended_{false};
 
   // Only filled while execs are trapped: an exec it did not see would leave
@@ -127,7 +129,6 @@ class Supervisor {
   std::mutex ops_mu_;
   std::condition_variable ops_cv_;
   std::vector<BlockingOp*> ops_;
-  bool monitor_started_ = false;
 
   struct Job {
     std::function<void(BlockingOp*)> run;
@@ -138,7 +139,12 @@ class Supervisor {
   std::deque<Job> jobs_;
   size_t idle_workers_ = 0;
   std::atomic<bool> warned_getfd_{false};
+  std::atomic<bool> warned_fail_{false};
+  std::atomic<bool> warned_thread_{false};
 };
+
+// Starts a detached thread; false (errno set) when none can be had.
+bool StartThread(std::function<void()> fn);
 
 // Installs the no-op handler of the signal used to interrupt a worker that is
 // blocked in an emulated accept/connect (once per process).

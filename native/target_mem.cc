@@ -30,7 +30,10 @@ bool ReadMem(pid_t tid, uint64_t addr, void* buf, size_t len) {
   struct iovec remote = {reinterpret_cast<void*>(addr), len};
   ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
   if (n == static_cast<ssize_t>(len)) return true;
-  if (n < 0 && errno == EFAULT) return false;
+  // A short transfer is a fault, as the kernel's own copy would be; the
+  // /proc/TID/mem fallback (which ignores page protections) is only for
+  // kernels built without process_vm_readv.
+  if (n >= 0 || errno != ENOSYS) return false;
   return ProcMem(tid, addr, buf, len, false);
 }
 
@@ -40,17 +43,21 @@ bool WriteMem(pid_t tid, uint64_t addr, const void* buf, size_t len) {
   struct iovec remote = {reinterpret_cast<void*>(addr), len};
   ssize_t n = process_vm_writev(tid, &local, 1, &remote, 1, 0);
   if (n == static_cast<ssize_t>(len)) return true;
-  if (n < 0 && errno == EFAULT) return false;
+  if (n >= 0 || errno != ENOSYS) return false;
   return ProcMem(tid, addr, const_cast<void*>(buf), len, true);
 }
 
-bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string& out) {
+bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string& out, bool* fault) {
   out.clear();
+  if (fault) *fault = false;
   char chunk[kPage];
   while (out.size() < max) {
     size_t want = kPage - (addr % kPage);
     if (want > max - out.size()) want = max - out.size();
-    if (!ReadMem(tid, addr, chunk, want)) return false;
+    if (!ReadMem(tid, addr, chunk, want)) {
+      if (fault) *fault = true;
+      return false;
+    }
     void* nul = memchr(chunk, 0, want);
     if (nul) {
       out.append(chunk, static_cast<size_t>(static_cast<char*>(nul) - chunk));
@@ -75,7 +82,10 @@ bool ReadArgv(pid_t tid, uint64_t addr, size_t max_joined, std::vector<std::stri
   for (size_t i = 0; i < 0x7FFFFFFF; i++) {
     if (next == have) {
       uint64_t at = addr + i * sizeof(uint64_t);
+      // Whole pointers only: an array that is not 8-byte aligned has a
+      // pointer straddling the page end, read with the next page.
       size_t bytes = kPage - (at % kPage);
+      bytes = bytes < sizeof(uint64_t) ? sizeof(uint64_t) : bytes - bytes % sizeof(uint64_t);
       if (!ReadMem(tid, at, block, bytes)) return false;
       have = bytes / sizeof(uint64_t);
       next = 0;

@@ -14,8 +14,8 @@ bool ReadMem(pid_t tid, uint64_t addr, void* buf, size_t len);
 bool WriteMem(pid_t tid, uint64_t addr, const void* buf, size_t len);
 
 // Reads a NUL-terminated string of at most max bytes; false on fault or when
-// no NUL is found within max bytes.
-bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string& out);
+// no NUL is found within max bytes (*fault, when given, tells which).
+bool ReadString(pid_t tid, uint64_t addr, size_t max, std::string& out, bool* fault = nullptr);
 
 // Reads a NULL-terminated argv array. Strings are kept until their joined
 // length (with one space between them) reaches max_joined; the rest is cut

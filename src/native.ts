@@ -50,7 +50,8 @@ export interface NativeSession {
   readonly pid: number;
   answer(tokens: Uint32Array, refuse: Uint8Array): void;
   setProbes(mask: number): void;
-  kill(signal: number, group?: boolean): boolean;
+  /** Signals COMMAND (the session's first process), by pid. */
+  kill(signal: number): boolean;
   close(): void;
 }
 

@@ -57,6 +57,7 @@ export function effectiveProbes(config: Config): number {
 
 export class Supervision {
   private session: NativeSession | undefined;
+  private reaped = false;
   readonly counts: SessionCounts = { hidden: 0 };
 
   constructor(
@@ -77,8 +78,9 @@ export class Supervision {
     this.session?.setProbes(effectiveProbes(config));
   }
 
-  kill(signal: number, group = false): void {
-    this.session?.kill(signal, group);
+  /** Signals COMMAND; once it has been reaped its pid may be another process's, so nothing is sent. */
+  kill(signal: number): void {
+    if (!this.reaped) this.session?.kill(signal);
   }
 
   close(): void {
@@ -116,6 +118,7 @@ export class Supervision {
     for (const msg of batch) {
       switch (msg.type) {
         case 'exit': {
+          this.reaped = true;
           let launchError;
           if (msg.error) {
             const [stage = 'exec', message = '', errno = '0'] = msg.error.split('\t');

@@ -259,6 +259,28 @@ describe('programs of every kind', () => {
     expect(r.execs.at(-1)!.exec?.argv).toEqual(['/bin/echo', ...args]);
   });
 
+  it('records execs that name the caller\'s own files: /proc/self/fd/N, and a relative path in a cwd longer than PATH_MAX', async () => {
+    const python = (await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
+    const viaFd = 'import os; fd = os.open("/bin/true", os.O_RDONLY); os.execv("/proc/self/fd/%d" % fd, ["true", "via-proc-self"])';
+    const r1 = await run([python, '-c', viaFd]);
+    expect(r1.exitCode).toBe(0);
+    expect(r1.execs.at(-1)!.exec?.argv).toEqual(['true', 'via-proc-self']);
+    expect(r1.execs.at(-1)!.exec?.file).toBe(fs.realpathSync('/bin/true'));
+
+    // A cwd of ~4.4 KB: /proc/PID/cwd cannot be read back as a path, the exec
+    // must still be found and recorded.
+    const deep = `
+import os, shutil
+for i in range(45):
+    os.mkdir("d" * 99); os.chdir("d" * 99)
+shutil.copy(${JSON.stringify(fixture('static_true'))}, "prog")
+os.execv("./prog", ["./prog", "deep"])
+`;
+    const r2 = await run([python, '-c', deep]);
+    expect(r2.exitCode).toBe(0);
+    expect(r2.execs.at(-1)!.exec?.argv).toEqual(['./prog', 'deep']);
+  });
+
   it('records execveat(fd, "", AT_EMPTY_PATH) (fexecve) with the file behind the fd', async () => {
     const python = (await execa('python3', ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
     // os.execve with an fd is fexecve(3): execveat(fd, "", argv, envp, AT_EMPTY_PATH).

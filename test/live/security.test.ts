@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectGapless, fixture, jsonLines, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor } from './harness.js';
+import { expectGapless, fixture, jsonLines, NETLOG_RUN, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor } from './harness.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -48,6 +48,39 @@ describe('closed doors', () => {
     expect(out.int80_socketcall).toBe(-38);
     expect(out.int80_getpid).toBe(-38);
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe('other ways to connect', () => {
+  it('TCP Fast Open (sendto with MSG_FASTOPEN) is refused with EOPNOTSUPP and makes no connection', async () => {
+    const port = await server();
+    const script = `
+import socket, errno
+s = socket.socket()
+try:
+    s.sendto(b"x", socket.MSG_FASTOPEN, ("127.0.0.1", ${port})); print("sent")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    s.getpeername(); print("connected")
+except OSError:
+    print("not connected")
+`;
+    const bare = await execa('python3', ['-c', script]);
+    // Without netlog the same call goes out (and opens a connection).
+    expect(bare.stdout.split('\n')[0]).toBe('sent');
+    const r = await netlogRun(['python3', '-c', script]);
+    expect(r.stdout.split('\n')).toEqual(['ENOTSUP', 'not connected']);
+  });
+
+  it('MPTCP sockets are recorded as tcp', async () => {
+    const port = await server();
+    const script = `import socket; s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); s.connect(("127.0.0.1", ${port})); print(s.getsockname()[1]); s.close()`;
+    const r = await netlogRun(['python3', '-c', script]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const connects = ofKind(r.records, 'connect');
+    expect(connects).toHaveLength(1);
+    expect(connects[0]!.net).toMatchObject({ proto: 'tcp', remote: { ip: '127.0.0.1', port } });
   });
 });
 
@@ -102,6 +135,25 @@ os._exit(0)
     const r = await run;
     expect(String(r.stdout)).toContain('connect 38');
     expect(String(r.stdout)).toContain('exec 38');
+  });
+
+  it('a process netlog cannot inspect (not dumpable, unprivileged session) has its bind refused, not let through', async () => {
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o777);
+    const script = `
+import ctypes, socket, errno
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.bind(("127.0.0.1", 0)); print("bound")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`;
+    const log = path.join(dir, 'log.jsonl');
+    const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, NETLOG_RUN, '-o', log, '--', 'python3', '-c', script], { reject: false, env: { PATH: process.env.PATH } });
+    expect(String(r.stdout).trim()).toBe('EACCES');
+    expect(String(r.stderr)).toMatch(/netlog-run: cannot read a socket of a supervised process/);
+    expect(ofKind(readRecords(log), 'bind')).toHaveLength(0);
   });
 
   it('a log that cannot take even the start record: COMMAND never runs, exit 125', async () => {
