@@ -598,10 +598,8 @@ void Supervisor::HandleConnect(const Call& c) {
   int dup = DupFd(c, static_cast<int>(c.args[0]), err);
   if (dup < 0) {
     if (err == EBADF || err == ESRCH) return Respond(c.id, EBADF, false);
-    if (!warned_getfd_.exchange(true))
-      Warn(std::string("cannot duplicate a supervised socket (pidfd_getfd: ") + strerror(err) +
-           "); connects are refused");
-    return Respond(c.id, EACCES, false);
+    errno = err;
+    return Fail(c, "a socket");
   }
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {
@@ -649,7 +647,7 @@ void Supervisor::FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_
   if (!DecodeSockaddr(addr, len, ev.remote, v6)) {
     // AF_UNSPEC (disconnect) or a malformed address: nothing to record.
     close(dup);
-    return Respond(c.id, err, false);
+    return Respond(c.id, p.error, false);
   }
   if (!FillEvent(c, Kind::Connect, ev)) {
     Disconnect(dup, err);
@@ -671,7 +669,8 @@ void Supervisor::HandleAccept(const Call& c) {
   int dup = DupFd(c, static_cast<int>(c.args[0]), err);
   if (dup < 0) {
     if (err == EBADF || err == ESRCH) return Respond(c.id, EBADF, false);
-    return Respond(c.id, EACCES, false);
+    errno = err;
+    return Fail(c, "a socket");
   }
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {

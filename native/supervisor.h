@@ -138,7 +138,6 @@ class Supervisor {
   std::condition_variable pool_cv_;
   std::deque<Job> jobs_;
   size_t idle_workers_ = 0;
-  std::atomic<bool> warned_getfd_{false};
   std::atomic<bool> warned_fail_{false};
   std::atomic<bool> warned_thread_{false};
 };
