@@ -199,6 +199,27 @@ bool OnlyThreadFor(int tgid, pid_t tid, unsigned long long mask) {
   return only;
 }
 
+bool OtherThreadStopped(int tgid, pid_t tid) {
+  char path[320];
+  snprintf(path, sizeof path, "/proc/%d/task", tgid);
+  DIR* dir = opendir(path);
+  if (!dir) return false;
+  bool stopped = false;
+  std::string buf;
+  while (struct dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == tid) continue;
+    snprintf(path, sizeof path, "/proc/%d/task/%s/stat", tgid, e->d_name);
+    if (!ReadSmallFile(path, buf)) continue;
+    size_t close = buf.rfind(')');
+    if (close != std::string::npos && close + 2 < buf.size() && (buf[close + 2] == 'T' || buf[close + 2] == 't')) {
+      stopped = true;
+      break;
+    }
+  }
+  closedir(dir);
+  return stopped;
+}
+
 bool HasFreeFd(pid_t tid) {
   struct rlimit lim;
   if (prlimit(tid, RLIMIT_NOFILE, nullptr, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY) return true;

@@ -66,6 +66,10 @@ bool ReadSignalState(pid_t tid, SignalState& s);
 // process-wide signal in it can only be delivered to thread tid.
 bool OnlyThreadFor(int tgid, pid_t tid, unsigned long long mask);
 
+// Whether another thread of tgid is stopped (state T or t): a group stop
+// (Ctrl-Z, SIGSTOP) in progress, which thread tid must join.
+bool OtherThreadStopped(int tgid, pid_t tid);
+
 // Whether the task's process can take one more file descriptor under its
 // RLIMIT_NOFILE (as accept(2) must before it dequeues a connection).
 bool HasFreeFd(pid_t tid);

@@ -947,6 +947,10 @@ void Supervisor::Monitor() {
           // never reach a thread with no signal to handle.
           busy = true;
           if (++op->shared_rounds < 2) continue;
+        } else if (sig.threads > 1 && OtherThreadStopped(sig.tgid, op->tid)) {
+          // A group stop waits for every thread; the held one joins it on
+          // its way out and restarts the call on SIGCONT.
+          error = ERESTARTSYS;
         } else {
           op->shared_rounds = 0;
           continue;

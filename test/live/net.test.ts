@@ -579,6 +579,38 @@ print(json.dumps({"errno": None if r >= 0 else os.strerror(e), "peer_is_client":
     expect(JSON.parse(n.stdout)).toEqual({ errno: null, peer_is_client: true });
   });
 
+  it('SIGSTOP of a threaded server held in accept stops the whole process; SIGCONT resumes the accept', async () => {
+    const script = `
+import socket, threading, time
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(1)
+def acc():
+    c, a = srv.accept(); print("accepted", flush=True)
+t = threading.Thread(target=acc); t.start()
+print(srv.getsockname()[1], flush=True)
+t.join()
+`;
+    const dir = tempDir();
+    const sub = netlogStart([PYTHON, '-c', script], path.join(dir, 'log.jsonl'), [], { timeout: 30_000 });
+    let out = '';
+    sub.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /^\d+$/m.test(out), 10_000, 'the server port');
+    const port = Number(out.trim().split('\n')[0]);
+    const pyPid = Number((await execa('pgrep', ['-P', String(sub.pid)])).stdout.trim());
+    // Wait until the accepting thread is held (in accept4, syscall 288 or 43).
+    await waitFor(() => fs.readdirSync(`/proc/${pyPid}/task`).some((t) => /^(288|43) /.test(fs.readFileSync(`/proc/${pyPid}/task/${t}/syscall`, 'utf8'))), 10_000, 'accept');
+    process.kill(pyPid, 'SIGSTOP');
+    const states = (): string[] => fs.readdirSync(`/proc/${pyPid}/task`).map((t) => fs.readFileSync(`/proc/${pyPid}/task/${t}/stat`, 'utf8').replace(/^.*\) /s, '')[0]!);
+    // Every thread stops, the held one too (it would sit in D otherwise).
+    await waitFor(() => states().every((s) => s === 'T'), 5_000, 'the whole group to stop');
+    process.kill(pyPid, 'SIGCONT');
+    const c = net.connect(port, '127.0.0.1');
+    await new Promise((r) => c.on('connect', r));
+    c.destroy();
+    const r = await sub;
+    expect(r.exitCode).toBe(0);
+    expect(String(r.stdout)).toContain('accepted');
+  });
+
   it('accept at the fd limit fails with EMFILE and leaves the connection queued', async () => {
     const script = `
 import json, os, resource, socket, time
