@@ -6,6 +6,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cstring>
@@ -321,6 +323,18 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   spec.argv = StringArray(o.Get("argv"));
   spec.env = StringArray(o.Get("env"));
   spec.test_fail_seccomp = BoolField(o, "testFailSeccomp", false);
+  Napi::Value user = o.Get("user");
+  if (user.IsObject()) {
+    Napi::Object u = user.As<Napi::Object>();
+    spec.drop = true;
+    spec.uid = u.Get("uid").As<Napi::Number>().Uint32Value();
+    spec.gid = u.Get("gid").As<Napi::Number>().Uint32Value();
+    Napi::Value groups = u.Get("groups");
+    if (groups.IsArray()) {
+      Napi::Array g = groups.As<Napi::Array>();
+      for (uint32_t i = 0; i < g.Length(); i++) spec.groups.push_back(g.Get(i).As<Napi::Number>().Uint32Value());
+    }
+  }
   SupervisorOptions sopts;
   Napi::Object traps = o.Get("traps").As<Napi::Object>();
   sopts.traps.exec = BoolField(traps, "exec", true);
@@ -395,6 +409,36 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   return obj;
 }
 
+// lookupUser(name) -> {name, uid, gid, groups, home, shell} or null, through
+// NSS (getpwnam_r, getgrouplist), so LDAP/SSSD users resolve too.
+Napi::Value LookupUser(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].ToString().Utf8Value();
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+    // A numeric uid names a user too.
+    char* end;
+    unsigned long uid = strtoul(name.c_str(), &end, 10);
+    if (name.empty() || *end || getpwuid_r(static_cast<uid_t>(uid), &pw, buf.data(), buf.size(), &found) != 0 || !found)
+      return env.Null();
+  }
+  int n = 64;
+  std::vector<gid_t> groups(n);
+  while (getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) groups.resize(n);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", pw.pw_name);
+  o.Set("uid", Napi::Number::New(env, pw.pw_uid));
+  o.Set("gid", Napi::Number::New(env, pw.pw_gid));
+  Napi::Array g = Napi::Array::New(env, n);
+  for (int i = 0; i < n; i++) g.Set(static_cast<uint32_t>(i), Napi::Number::New(env, groups[i]));
+  o.Set("groups", g);
+  o.Set("home", pw.pw_dir);
+  o.Set("shell", pw.pw_shell);
+  return o;
+}
+
 // Sends one datagram to a unix socket (syslog's /dev/log): Node has no
 // AF_UNIX SOCK_DGRAM. Returns 0 or an errno name.
 Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
@@ -417,6 +461,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   g_session_ctor = new Napi::FunctionReference(Napi::Persistent(Session::Init(env)));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram));
+  exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
   return exports;
 }
 

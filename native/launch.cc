@@ -24,6 +24,7 @@ const char* StageName(int stage) {
     case kStageSendListener: return "sending the seccomp listener";
     case kStageAck: return "waiting for the supervisor";
     case kStageExec: return "exec";
+    case kStageUser: return "changing to the --user credentials";
     default: return "launch";
   }
 }
@@ -84,6 +85,11 @@ struct ChildArgs {
   char* const* argv;
   char* const* envp;
   bool test_fail_seccomp;
+  bool drop;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  size_t ngroups;
 };
 
 // async-signal-safe
@@ -118,6 +124,14 @@ struct ChildArgs {
   while ((n = read(a.sock, &ack, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) ChildFail(a.err_fd, kStageAck, n < 0 ? errno : EPIPE, 125);
+  // --user: the filter was installed with root's CAP_SYS_ADMIN, so no
+  // no_new_privs is needed and setuid programs keep working; the supervisor
+  // stays root, out of the user's reach.
+  if (a.drop) {
+    if (syscall(SYS_setgroups, a.ngroups, a.groups) < 0 || syscall(SYS_setresgid, a.gid, a.gid, a.gid) < 0 ||
+        syscall(SYS_setresuid, a.uid, a.uid, a.uid) < 0)
+      ChildFail(a.err_fd, kStageUser, errno, 125);
+  }
   // As execvp: try each candidate; EACCES is remembered, ENOENT/ENOTDIR go on.
   int err = ENOENT;
   bool eacces = false;
@@ -169,6 +183,11 @@ bool Launch(const LaunchSpec& spec, Launched& out, ChildError& error) {
   a.argv = argv.data();
   a.envp = envp.data();
   a.test_fail_seccomp = spec.test_fail_seccomp;
+  a.drop = spec.drop;
+  a.uid = spec.uid;
+  a.gid = spec.gid;
+  a.groups = spec.groups.data();
+  a.ngroups = spec.groups.size();
 
   // _Fork: no atfork handlers (libuv's would run in the child otherwise).
   // Signals are blocked across it, so that none of Node's handlers runs in

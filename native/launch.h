@@ -14,6 +14,11 @@ struct LaunchSpec {
   std::vector<std::string> argv, env;
   std::vector<sock_filter> filter;
   bool test_fail_seccomp = false;  // makes the filter installation fail
+  // --user: credentials COMMAND gets once the filter is installed (as root).
+  bool drop = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
 };
 
 // What the child reports through its close-on-exec pipe.
@@ -21,7 +26,7 @@ struct ChildError {
   int stage;  // ChildStage
   int err;
 };
-enum ChildStage : int { kStageSigmask = 1, kStageNoNewPrivs, kStageSeccomp, kStageSendListener, kStageAck, kStageExec };
+enum ChildStage : int { kStageSigmask = 1, kStageNoNewPrivs, kStageSeccomp, kStageSendListener, kStageAck, kStageExec, kStageUser };
 const char* StageName(int stage);
 
 struct Launched {

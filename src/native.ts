@@ -44,6 +44,17 @@ export interface SpawnOptions {
   probes: number;
   argvMax: number;
   testFailSeccomp?: boolean;
+  /** --user: the credentials COMMAND runs with (the supervisor stays root). */
+  user?: { uid: number; gid: number; groups: number[] };
+}
+
+export interface UserInfo {
+  name: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  home: string;
+  shell: string;
 }
 
 export interface NativeSession {
@@ -67,6 +78,7 @@ interface Addon {
   /** onMessages gets each batch as one JSON text of NativeMessage[] (cheaper than N-API objects). */
   spawn(options: SpawnOptions, onMessages: (batchJson: string) => void): NativeSession;
   sendDatagram(path: string, data: Buffer): string;
+  lookupUser(name: string): UserInfo | null;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

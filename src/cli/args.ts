@@ -30,6 +30,7 @@ each exec and each TCP/UDP connect, accept, bind and close.
                             udp_connect 8, udp_bind 10, udp_close 20
       --no-exec             do not record exec
       --syslog[=PATH]       also send records to syslog (default socket /dev/log)
+      --user USER           (root only) run COMMAND as USER; the supervisor stays root
   -q, --quiet               no notices of netlog-run's own on stderr
   -h, --help                show this help
       --version             show the version

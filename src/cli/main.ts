@@ -14,7 +14,7 @@ import { isRunRecord, type AnyRecord, type ReloadInfo, type RunRecord } from '..
 import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
 import { FileSink, StderrSink } from '../sink/sinks.js';
 import { effectiveProbes, isoMicros, nowMicros, Supervision } from '../supervisor.js';
-import type { Traps } from '../native.js';
+import { addon, type Traps, type UserInfo } from '../native.js';
 import {
   PROBE_TCP_ACCEPT,
   PROBE_TCP_CLOSE,
@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
       fs.writeSync(1, `netlog-run ${version()}\n`);
       process.exit(0);
     }
-    if (args.user !== undefined) throw new UsageError('--user is not implemented yet');
+    if (args.user !== undefined && process.getuid?.() !== 0) throw new UsageError('--user needs netlog-run to be started as root');
     const layers = args.configFile ? [readConfigFile(args.configFile), ...args.layers] : args.layers;
     config = resolveConfig(layers);
   } catch (err) {
@@ -210,7 +210,19 @@ export async function main(argv: string[]): Promise<void> {
 
   const command = args.command;
   const traps = trapsFor(config, args.noExec);
-  const envList = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  const env = { ...process.env };
+  let user: UserInfo | undefined;
+  if (args.user !== undefined) {
+    user = addon.lookupUser(args.user) ?? undefined;
+    if (!user) {
+      say(`--user: no such user '${args.user}'`);
+      writer.discard();
+      process.exit(EXIT_FAILURE);
+    }
+    // As su - sets them.
+    Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: user.shell });
+  }
+  const envList = Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`);
   // Taken before the launch: COMMAND's first exec is stamped after it.
   const startRecord = runRecord('start', {
     version: version(),
@@ -228,6 +240,7 @@ export async function main(argv: string[]): Promise<void> {
       probes: effectiveProbes(config),
       argvMax: config.argvMaxSize,
       testFailSeccomp: process.env.NETLOG_TEST_FAIL_SECCOMP === '1',
+      ...(user && { user: { uid: user.uid, gid: user.gid, groups: user.groups } }),
     });
   } catch (err) {
     const e = err as { code?: string; stage?: string; errno?: number; message: string };

@@ -101,6 +101,32 @@ describe('programs that bypass libc', () => {
   });
 });
 
+describe('--user (root only)', () => {
+  it('runs COMMAND as the user, without no_new_privs, while the supervisor stays root and out of its reach', async () => {
+    const script = 'id -u; id -g; echo "$HOME $USER $LOGNAME"; grep NoNewPrivs /proc/self/status; kill -9 $PPID 2>/dev/null; echo "kill=$?"';
+    const r = await netlogRun(['bash', '-c', script], { args: ['--user', 'nobody'] });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const home = (await execa('getent', ['passwd', 'nobody'])).stdout.split(':')[5];
+    expect(r.stdout.split('\n')).toEqual(['65534', '65534', `${home} nobody nobody`, 'NoNewPrivs:\t0', 'kill=1']);
+    const execs = ofKind(r.records, 'exec');
+    expect(execs.map((e) => e.proc!.uid)).toEqual(execs.map(() => 65534));
+    expect(r.records[0]!.run!.uid).toBe(0);
+  });
+
+  it('refuses an unknown user, and --user when not started as root, without running COMMAND', async () => {
+    const marker = path.join(tempDir(), 'ran');
+    const unknown = await netlogRun(['bash', '-c', `touch ${marker}`], { args: ['--user', 'no-such-user-here'] });
+    expect(unknown.exitCode).toBe(125);
+    expect(unknown.stderr).toMatch(/^netlog-run: --user: no such user 'no-such-user-here'$/m);
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o777);
+    const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, NETLOG_RUN, '-o', path.join(dir, 'log'), '--user', 'nobody', '--', 'bash', '-c', `touch ${marker}`], { reject: false });
+    expect(r.exitCode).toBe(125);
+    expect(String(r.stderr)).toMatch(/^netlog-run: --user needs netlog-run to be started as root$/m);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
 describe('fail closed', () => {
   it('when the supervisor is killed, the session\'s next connect and exec fail with ENOSYS', async () => {
     const port = await server();
