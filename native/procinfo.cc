@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 namespace netlog {
 
@@ -175,49 +176,40 @@ bool ReadSignalState(pid_t tid, SignalState& st) {
   return true;
 }
 
-bool OnlyThreadFor(int tgid, pid_t tid, unsigned long long mask) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/task", tgid);
-  DIR* dir = opendir(path);
-  if (!dir) return false;
-  bool only = true;
-  std::string buf;
-  while (struct dirent* e = readdir(dir)) {
-    if (e->d_name[0] == '.') continue;
-    int other = atoi(e->d_name);
-    if (other == tid) continue;
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", tgid, other);
-    if (!ReadSmallFile(path, buf)) continue;  // exited meanwhile
-    const char* p = FindField(buf, "SigBlk:");
-    unsigned long long blocked = p ? strtoull(p, nullptr, 16) : 0;
-    if (mask & ~blocked) {
-      only = false;
-      break;
-    }
-  }
-  closedir(dir);
-  return only;
-}
-
-bool OtherThreadStopped(int tgid, pid_t tid) {
+// Whether pred holds for /proc/TGID/task/OTHER/file of some thread other
+// than tid (threads that exit meanwhile are skipped).
+static bool AnyOtherThread(int tgid, pid_t tid, const char* file, const std::function<bool(const std::string&)>& pred) {
   char path[320];
   snprintf(path, sizeof path, "/proc/%d/task", tgid);
   DIR* dir = opendir(path);
   if (!dir) return false;
-  bool stopped = false;
+  bool any = false;
   std::string buf;
   while (struct dirent* e = readdir(dir)) {
     if (e->d_name[0] == '.' || atoi(e->d_name) == tid) continue;
-    snprintf(path, sizeof path, "/proc/%d/task/%s/stat", tgid, e->d_name);
-    if (!ReadSmallFile(path, buf)) continue;
-    size_t close = buf.rfind(')');
-    if (close != std::string::npos && close + 2 < buf.size() && (buf[close + 2] == 'T' || buf[close + 2] == 't')) {
-      stopped = true;
+    snprintf(path, sizeof path, "/proc/%d/task/%s/%s", tgid, e->d_name, file);
+    if (ReadSmallFile(path, buf) && pred(buf)) {
+      any = true;
       break;
     }
   }
   closedir(dir);
-  return stopped;
+  return any;
+}
+
+bool OnlyThreadFor(int tgid, pid_t tid, unsigned long long mask) {
+  return !AnyOtherThread(tgid, tid, "status", [mask](const std::string& status) {
+    const char* p = FindField(status, "SigBlk:");
+    unsigned long long blocked = p ? strtoull(p, nullptr, 16) : 0;
+    return (mask & ~blocked) != 0;
+  });
+}
+
+bool OtherThreadStopped(int tgid, pid_t tid) {
+  return AnyOtherThread(tgid, tid, "stat", [](const std::string& stat) {
+    size_t close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'T' || stat[close + 2] == 't');
+  });
 }
 
 bool HasFreeFd(pid_t tid) {
