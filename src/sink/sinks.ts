@@ -13,11 +13,27 @@ export interface Sink {
   discard?(): void;
 }
 
-/** Writes all of buf; on failure the error carries how many bytes went out. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const FULL_PIPE_PATIENCE_MS = 5000;
+
+/**
+ * Writes all of buf; on failure the error carries how many bytes went out.
+ * stderr is shared with COMMAND, which may make it non-blocking: a full
+ * pipe (EAGAIN) is waited out, for a bounded time, rather than refused.
+ */
 function writeAll(fd: number, buf: Buffer): void {
   let off = 0;
+  let waited = 0;
   try {
-    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    while (off < buf.length) {
+      try {
+        off += fs.writeSync(fd, buf, off, buf.length - off);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || waited >= FULL_PIPE_PATIENCE_MS) throw err;
+        Atomics.wait(pause, 0, 0, 1);
+        waited += 1;
+      }
+    }
   } catch (err) {
     (err as { written?: number }).written = off;
     throw err;

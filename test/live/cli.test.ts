@@ -271,3 +271,24 @@ describe('signals sent to netlog-run', () => {
     }
   });
 });
+
+describe('records on stderr', () => {
+  it('a COMMAND that makes the shared stderr non-blocking and a slow reader lose no record and refuse nothing', async () => {
+    const dir = tempDir();
+    const script = path.join(dir, 'nb.py');
+    fs.writeFileSync(
+      script,
+      'import os, fcntl\nfcntl.fcntl(2, fcntl.F_SETFL, fcntl.fcntl(2, fcntl.F_GETFL) | os.O_NONBLOCK)\nfor i in range(300):\n    os.system("/bin/true")\n',
+    );
+    // The reader starts late, so the pipe fills while COMMAND runs.
+    const out = String(
+      (await execa('bash', ['-c', `${process.execPath} ${NETLOG_RUN} -f json -- python3 ${script} 2>&1 | (sleep 1.5; cat)`])).stdout,
+    );
+    const records = out.split('\n').filter((l) => l.startsWith('{"v":1')).map((l) => JSON.parse(l) as { seq: number; event: string; run?: { refused: number } });
+    records.forEach((r, i) => expect(r.seq).toBe(i + 1));
+    const end = records.at(-1)!;
+    expect(end.event).toBe('end');
+    expect(end.run!.refused).toBe(0);
+    expect(records.filter((r) => r.event === 'exec').length).toBeGreaterThanOrEqual(600);
+  });
+});
