@@ -306,5 +306,8 @@ function launchHint(stage: string | undefined, errno: number | undefined): strin
     return ' (hint: netlog needs Linux 5.19 or later with CONFIG_SECCOMP_FILTER for seccomp user notification with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)';
   }
   if (errno === 13 /* EACCES */) return ' (hint: installing a seccomp filter needs no_new_privs or CAP_SYS_ADMIN)';
+  if (errno === 16 /* EBUSY */) {
+    return ' (hint: this process already runs under a seccomp notifier, e.g. inside another netlog-run session; the kernel allows one listener per filter chain)';
+  }
   return '';
 }

@@ -292,3 +292,14 @@ describe('records on stderr', () => {
     expect(records.filter((r) => r.event === 'exec').length).toBeGreaterThanOrEqual(600);
   });
 });
+
+describe('nesting', () => {
+  it('a netlog-run inside a session exits 125 with a hint, and its COMMAND does not run', async () => {
+    const marker = path.join(tempDir(), 'ran');
+    const inner = `${process.execPath} ${NETLOG_RUN} -q -o ${path.join(tempDir(), 'inner.log')} -- touch ${marker}`;
+    const r = await netlogRun(['bash', '-c', `${inner}; echo "inner=$?"`]);
+    expect(r.stdout.trim()).toBe('inner=125');
+    expect(r.stderr).toMatch(/^netlog-run: seccomp: Device or resource busy \(hint: .*another netlog-run session/m);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
