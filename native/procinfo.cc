@@ -117,6 +117,7 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache) {
   if (!ReadSmallFile(path, buf)) return false;
   const char* p;
   if ((p = FindField(buf, "Tgid:"))) id.pid = atoi(p);
+  if ((p = FindField(buf, "FDSize:"))) id.fd_size = atol(p);
   if ((p = FindField(buf, "Uid:")))
     sscanf(p, "%u %u %*u %u", &id.uid, &id.euid, &id.fsuid);
   if ((p = FindField(buf, "Gid:")))
@@ -212,17 +213,13 @@ bool OtherThreadStopped(int tgid, pid_t tid) {
   });
 }
 
-bool HasFreeFd(pid_t tid) {
+bool HasFreeFd(pid_t tid, int64_t fd_size) {
   struct rlimit lim;
   if (prlimit(tid, RLIMIT_NOFILE, nullptr, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY) return true;
-  char path[64];
-  std::string buf;
-  snprintf(path, sizeof path, "/proc/%d/status", tid);
-  if (!ReadSmallFile(path, buf)) return true;
   // The fd table can still grow below the limit: there is room. Only a table
   // as large as the limit needs counting.
-  const char* p = FindField(buf, "FDSize:");
-  if (p && static_cast<rlim_t>(atol(p)) < lim.rlim_cur) return true;
+  if (fd_size >= 0 && static_cast<rlim_t>(fd_size) < lim.rlim_cur) return true;
+  char path[64];
   snprintf(path, sizeof path, "/proc/%d/fd", tid);
   DIR* dir = opendir(path);
   if (!dir) return true;

@@ -15,6 +15,7 @@ struct Identity {
   uint32_t tty_nr = 0;  // 0: no controlling terminal
   uint32_t uid = 0, gid = 0, euid = 0, egid = 0, fsuid = 0, fsgid = 0;
   int64_t auid = -1, ses = -1;  // -1: unset
+  int64_t fd_size = -1;         // FDSize: the fd table's current size
   std::string exe, comm;
   std::vector<uint32_t> groups;
 };
@@ -71,8 +72,9 @@ bool OnlyThreadFor(int tgid, pid_t tid, unsigned long long mask);
 bool OtherThreadStopped(int tgid, pid_t tid);
 
 // Whether the task's process can take one more file descriptor under its
-// RLIMIT_NOFILE (as accept(2) must before it dequeues a connection).
-bool HasFreeFd(pid_t tid);
+// RLIMIT_NOFILE (as accept(2) must before it dequeues a connection), given
+// the FDSize its status showed.
+bool HasFreeFd(pid_t tid, int64_t fd_size);
 
 // "pts/3", "tty1", "ttyS0", "console"; empty when unknown.
 std::string TtyName(uint32_t tty_nr);

@@ -698,22 +698,30 @@ void Supervisor::HandleAccept(const Call& c) {
       return Respond(c.id, EINVAL, false);
     }
   }
+  // The caller's identity is read at the call: one /proc status read serves
+  // the record and the fd-limit check below.
+  Event ev;
+  if (!FillEvent(c, Kind::Accept, ev)) {
+    close(dup);
+    return Fail(c, "/proc");
+  }
   // accept(2) reserves the new descriptor before it takes a connection; a
   // caller at its fd limit gets EMFILE and the connection stays queued.
-  if (!HasFreeFd(c.tid)) {
+  if (!HasFreeFd(c.tid, ev.proc.fd_size)) {
     close(dup);
     return Respond(c.id, EMFILE, false);
   }
   int fl = fcntl(dup, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) {
-    RunBlocking([=](BlockingOp* op) { FinishAccept(c, dup, flags, addr, addrlen, user_len, op); }, c, dup);
+    RunBlocking([=](BlockingOp* op) mutable { FinishAccept(c, dup, flags, addr, addrlen, user_len, std::move(ev), op); },
+                c, dup);
     return;
   }
-  FinishAccept(c, dup, flags, addr, addrlen, user_len, nullptr);
+  FinishAccept(c, dup, flags, addr, addrlen, user_len, std::move(ev), nullptr);
 }
 
 void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen,
-                              int32_t user_len, BlockingOp* op) {
+                              int32_t user_len, Event ev, BlockingOp* op) {
   Pending p;
   p.how = How::AddFd;
   p.addr = addr;
@@ -730,11 +738,6 @@ void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, 
   if (r < 0) return Respond(c.id, answer, false);
   p.fd = static_cast<int>(r);
   p.fd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0;
-  Event ev;
-  if (!FillEvent(c, Kind::Accept, ev)) {
-    close(p.fd);
-    return Fail(c, "/proc");
-  }
   bool v6 = false;
   DecodeSockaddr(p.peer, p.peer_len, ev.remote, v6);
   ev.has_remote = true;

@@ -80,7 +80,7 @@ class Supervisor {
   void FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_storage& addr,
                      socklen_t len, BlockingOp* op);
   void FinishAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen,
-                    int32_t user_len, BlockingOp* op);
+                    int32_t user_len, Event ev, BlockingOp* op);
   void Respond(uint64_t id, int error, bool cont);
   void Hold(Event&& ev, const Call& c, Pending p);
   bool FillEvent(const Call& c, Kind kind, Event& ev);
