@@ -118,20 +118,8 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache) {
   const char* p;
   if ((p = FindField(buf, "Tgid:"))) id.pid = atoi(p);
   if ((p = FindField(buf, "FDSize:"))) id.fd_size = atol(p);
-  if ((p = FindField(buf, "Uid:")))
-    sscanf(p, "%u %u %*u %u", &id.uid, &id.euid, &id.fsuid);
-  if ((p = FindField(buf, "Gid:")))
-    sscanf(p, "%u %u %*u %u", &id.gid, &id.egid, &id.fsgid);
-  id.groups.clear();
-  if ((p = FindField(buf, "Groups:"))) {
-    char* end;
-    for (;;) {
-      while (*p == ' ' || *p == '\t') p++;
-      if (*p < '0' || *p > '9') break;
-      id.groups.push_back(static_cast<uint32_t>(strtoul(p, &end, 10)));
-      p = end;
-    }
-  }
+  if ((p = FindField(buf, "Uid:"))) sscanf(p, "%u %u", &id.uid, &id.euid);
+  if ((p = FindField(buf, "Gid:"))) sscanf(p, "%u %u", &id.gid, &id.egid);
   id.tid = tid;
   StableCache::Entry cached;
   bool cacheable = cache && extra.threads == 1;

@@ -13,11 +13,10 @@ namespace netlog {
 struct Identity {
   int32_t pid = 0, tid = 0, ppid = 0, sid = 0, pgid = 0;
   uint32_t tty_nr = 0;  // 0: no controlling terminal
-  uint32_t uid = 0, gid = 0, euid = 0, egid = 0, fsuid = 0, fsgid = 0;
+  uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
   int64_t auid = -1, ses = -1;  // -1: unset
   int64_t fd_size = -1;         // FDSize: the fd table's current size
   std::string exe, comm;
-  std::vector<uint32_t> groups;
 };
 
 // What stays the same for a process between two execs: its program, its
