@@ -6,7 +6,6 @@
 #include <mutex>
 #include <unordered_map>
 #include <string>
-#include <vector>
 
 namespace netlog {
 

@@ -6,12 +6,13 @@
 
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  httpServer as startHttpServer,
+  type HttpServer,
   expectGapless, fixture, NETLOG_RUN, netlogRaw, ofKind, readRecords, tempDir, waitFor, type JsonRecord,
 } from './harness.js';
 
@@ -29,25 +30,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-interface HttpServer {
-  port: number;
-  /** Request paths and the client's port for each, in arrival order. */
-  requests: Array<{ path: string; clientPort: number }>;
-}
-
+/** A harness HTTP server, closed after the test. */
 async function httpServer(): Promise<HttpServer> {
-  const requests: HttpServer['requests'] = [];
-  const server = http.createServer((req, res) => {
-    requests.push({ path: req.url ?? '', clientPort: req.socket.remotePort ?? -1 });
-    res.setHeader('connection', 'close');
-    res.end('ok\n');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { port: (server.address() as net.AddressInfo).port, requests };
+  const server = await startHttpServer();
+  cleanups.push(server.close);
+  return server;
 }
 
 /** A TCP server that takes connections and closes each when the client does. */

@@ -1,6 +1,8 @@
 // Shared helpers of the live tests: run netlog-run on real programs under the
 // real kernel, read back its JSON records, find fixture programs.
 import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
@@ -127,4 +129,27 @@ export function jsonLines(text: string): any[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
+}
+
+export interface HttpServer {
+  port: number;
+  /** Request paths and the client's port for each, in arrival order. */
+  requests: Array<{ path: string; clientPort: number }>;
+  close(): Promise<void>;
+}
+
+/** A tiny HTTP server on 127.0.0.1 (port 0); the caller closes it. */
+export async function httpServer(): Promise<HttpServer> {
+  const requests: HttpServer['requests'] = [];
+  const server = http.createServer((req, res) => {
+    requests.push({ path: req.url ?? '', clientPort: req.socket.remotePort ?? -1 });
+    res.setHeader('connection', 'close');
+    res.end('ok\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = (): Promise<void> => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { port: (server.address() as net.AddressInfo).port, requests, close };
 }

@@ -4,12 +4,11 @@
 // syscalls are refused with EACCES, said once on stderr and counted in the end record.
 
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectGapless, fixture, NETLOG_RUN, netlogRaw, ofKind, readRecords, tempDir, waitFor, type JsonRecord } from './harness.js';
+import { expectGapless, fixture, httpServer as startHttpServer, NETLOG_RUN, netlogRaw, ofKind, readRecords, tempDir, waitFor, type JsonRecord } from './harness.js';
 
 const RSYSLOGD = '/usr/sbin/rsyslogd';
 const PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -99,17 +98,11 @@ function received(out: string): string[] {
     .filter((l) => l !== '' && !/^\d+ rsyslogd /.test(l));
 }
 
+/** A harness HTTP server's port, closed after the test. */
 async function httpServer(): Promise<number> {
-  const server = http.createServer((_req, res) => {
-    res.setHeader('connection', 'close');
-    res.end('ok\n');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return (server.address() as net.AddressInfo).port;
+  const server = await startHttpServer();
+  cleanups.push(server.close);
+  return server.port;
 }
 
 async function tcpServer(): Promise<number> {
