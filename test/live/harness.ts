@@ -31,6 +31,15 @@ export interface JsonRecord {
   run?: Record<string, unknown>;
 }
 
+/** Root, or not: many live tests need it (setpriv, mount, ptrace of a session, --user). */
+export const IS_ROOT = process.getuid?.() === 0;
+
+/** Skips the running test, with the reason shown by the reporter, unless we are root. */
+export function requireRoot(ctx: { skip: (condition: boolean, note?: string) => void }, why: string): void {
+  ctx.skip(!IS_ROOT, `needs root (${why})`);
+}
+
+/** A fresh directory under the run's TMPDIR (test/global-setup.ts removes them all at the end). */
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'netlog-test-'));
 }
@@ -75,6 +84,22 @@ export async function waitFor(pred: () => boolean, timeoutMs = 10_000, what = 'c
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Awaits p, failing after timeoutMs (a bound on a hang, not a speed check: the
+ * bound is generous so that a loaded machine passes).
+ */
+export async function within<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
