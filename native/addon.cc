@@ -1,6 +1,7 @@
 // The addon's JavaScript surface (typed in src/native.ts): spawn() starts a
 // supervised session and returns a Session; messages reach JS in batches, one
 // ThreadSafeFunction call per batch. No exception crosses into JS unhandled.
+#include <fcntl.h>
 #include <napi.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -457,11 +458,24 @@ Napi::Value SendDatagram(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, ErrnoName(err));
 }
 
+// Clears O_NONBLOCK on fd (fcntl(2)), which Node cannot do: the output FIFO is
+// opened non-blocking to find out whether it has a reader (ENXIO), then written
+// blocking like a file. It is our own open file description, shared with no one.
+// Returns "ok" or an errno name.
+Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return Napi::String::New(env, ErrnoName(errno));
+  return Napi::String::New(env, ErrnoName(0));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   g_session_ctor = new Napi::FunctionReference(Napi::Persistent(Session::Init(env)));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
+  exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));
   return exports;
 }
 

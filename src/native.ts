@@ -79,6 +79,8 @@ interface Addon {
   spawn(options: SpawnOptions, onMessages: (batchJson: string) => void): NativeSession;
   sendDatagram(path: string, data: Buffer): string;
   lookupUser(name: string): UserInfo | null;
+  /** Clears O_NONBLOCK on fd; "ok" or an errno name. */
+  setBlocking(fd: number): string;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

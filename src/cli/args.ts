@@ -1,8 +1,20 @@
-// netlog-run's command line (SPEC §2): options before `--`, COMMAND after it.
-// Values are validated with the config file's own rules (config/parse.ts).
+// netlog-run's command line (docs/cli.md), parsed as getopt_long(3) with a
+// leading '+' does for strace and sudo: options first, bundled (-qo FILE) or
+// attached (-oFILE, --output=FILE); the first word that is not an option, or
+// the word after `--`, starts COMMAND. Values are checked with the config
+// file's own rules (config/parse.ts). The option table is in cli/help.ts.
+//
+// Not node's util.parseArgs: it cannot stop at the first positional, so
+// finding where COMMAND starts would need a second parser that knows which
+// options take a value; one small parser over the one table is less code.
 import { parseCliValue } from '../config/parse.js';
 import type { ConfigLayer } from '../config/keys.js';
 import { NetlogError } from '../errors.js';
+import { RUN_OPTIONS, RUN_USAGE, type OptionSpec } from './help.js';
+
+export const USAGE = RUN_USAGE;
+
+export type EgressMode = 'audit' | 'block';
 
 export interface CliArgs {
   configFile?: string;
@@ -11,32 +23,16 @@ export interface CliArgs {
   noExec: boolean;
   quiet: boolean;
   user?: string;
+  /** --whitelist-include-root (also given to the config as a layer). */
+  whitelistIncludeRoot: boolean;
+  ci: boolean;
+  egress: EgressMode;
+  /** --allow ENDPOINT, in order, as given. */
+  allow: string[];
   help: boolean;
   version: boolean;
   command: string[];
 }
-
-export const USAGE = `usage: netlog-run [OPTIONS] -- COMMAND [ARG...]
-
-Runs COMMAND and everything it starts under netlog's supervision, recording
-each exec and each TCP/UDP connect, accept, bind and close.
-
-  -o, --output PATH         append records to PATH (created 0600); default: stderr
-  -f, --format FORMAT       text, json or seed (default: json with -o, else text)
-  -c, --config PATH         configuration file (key = value, or modprobe.d lines)
-      --whitelist ENTRY     hide network records matching PATH[|i<IP>][|p<PORT>]
-      --exec-whitelist ENTRY  hide exec records matching PATH[|ARGV_PREFIX]
-      --probes MASK         hex mask: tcp_connect 1, tcp_accept 2, tcp_close 4,
-                            udp_connect 8, udp_bind 10, udp_close 20
-      --no-exec             do not record exec
-      --syslog[=PATH]       also send records to syslog (default socket /dev/log)
-      --user USER           (root only) run COMMAND as USER; the supervisor stays root
-  -q, --quiet               no notices of netlog-run's own on stderr
-  -h, --help                show this help
-      --version             show the version
-
-Exit status: COMMAND's; 128+N if signal N killed it; 125 if netlog-run failed;
-126 if COMMAND is not executable; 127 if it was not found.`;
 
 /** An error in the command line: the caller prints it with the usage hint, exit 125. */
 export class UsageError extends NetlogError {
@@ -46,74 +42,127 @@ export class UsageError extends NetlogError {
   }
 }
 
-// option → [config key, takes a value]
-const VALUE_OPTIONS: Record<string, string> = {
-  '-o': 'output', '--output': 'output',
-  '-f': 'format', '--format': 'format',
-  '--whitelist': 'whitelist',
-  '--exec-whitelist': 'exec_whitelist',
-  '--probes': 'probes',
+/**
+ * Options in the table whose feature this build lacks: refused by name rather
+ * than ignored, since an ignored --egress block would let everything through.
+ */
+export const UNAVAILABLE: readonly string[] = ['ci', 'egress', 'allow'];
+
+type Apply = (out: CliArgs, value: string | undefined, label: string) => void;
+
+const layer = (key: string): Apply => (out, value, label) => {
+  out.layers.push(parseCliValue(key, value!, label));
 };
 
-export function parseArgs(argv: readonly string[]): CliArgs {
-  const out: CliArgs = { layers: [], noExec: false, quiet: false, help: false, version: false, command: [] };
-  let i = 0;
-  const valueOf = (opt: string, inline: string | undefined): string => {
-    if (inline !== undefined) return inline;
-    if (i + 1 >= argv.length || argv[i + 1] === '--') throw new UsageError(`option '${opt}' needs a value`);
-    return argv[++i]!;
+/** What each option of the table does; a unit test checks that both lists match. */
+export const APPLY: Readonly<Record<string, Apply>> = {
+  output: layer('output'),
+  format: layer('format'),
+  config: (out, v) => {
+    out.configFile = v!;
+  },
+  whitelist: layer('whitelist'),
+  'exec-whitelist': layer('exec_whitelist'),
+  'whitelist-include-root': (out, _v, label) => {
+    out.whitelistIncludeRoot = true;
+    out.layers.push(parseCliValue('whitelist_include_root', '1', label));
+  },
+  probes: layer('probes'),
+  'no-exec': (out) => {
+    out.noExec = true;
+  },
+  syslog: (out, v, label) => {
+    out.layers.push(parseCliValue('syslog', v ?? '1', label));
+  },
+  user: (out, v) => {
+    out.user = v!;
+  },
+  egress: (out, v, label) => {
+    if (v !== 'audit' && v !== 'block') throw new UsageError(`${label}: '${v}' is not a mode (expected audit or block)`);
+    out.egress = v;
+  },
+  allow: (out, v, label) => {
+    if (v === '') throw new UsageError(`${label}: the endpoint is empty`);
+    out.allow.push(v!);
+  },
+  ci: (out) => {
+    out.ci = true;
+  },
+  quiet: (out) => {
+    out.quiet = true;
+  },
+  help: (out) => {
+    out.help = true;
+  },
+  version: (out) => {
+    out.version = true;
+  },
+};
+
+const BY_LONG = new Map(RUN_OPTIONS.map((o) => [o.long, o]));
+const BY_SHORT = new Map(RUN_OPTIONS.filter((o) => o.short).map((o) => [o.short!, o]));
+
+export function parseArgs(argv: readonly string[], unavailable: readonly string[] = UNAVAILABLE): CliArgs {
+  const out: CliArgs = {
+    layers: [], noExec: false, quiet: false, whitelistIncludeRoot: false, ci: false, egress: 'audit', allow: [],
+    help: false, version: false, command: [],
   };
+  const apply = (spec: OptionSpec, value: string | undefined, label: string): void => {
+    APPLY[spec.long]!(out, value, label);
+    if (unavailable.includes(spec.long)) throw new UsageError(`--${spec.long}: not supported yet`);
+  };
+  // The next word as an option's value; `--` is taken as a forgotten value, not as one.
+  const nextValue = (i: number, label: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v === '--') throw new UsageError(`option '${label}' needs a value`);
+    return v;
+  };
+  let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
-      out.command = argv.slice(i + 1);
+      i++;
       break;
     }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const opt = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    const key = VALUE_OPTIONS[opt];
-    if (key !== undefined) {
-      out.layers.push(parseCliValue(key, valueOf(opt, inline), opt));
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const label = eq > 0 ? arg.slice(0, eq) : arg;
+      const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+      const spec = BY_LONG.get(label.slice(2));
+      if (!spec) throw new UsageError(`unknown option '${label}'`);
+      if (spec.value === undefined) {
+        if (inline !== undefined) throw new UsageError(`option '${label}' takes no value`);
+        apply(spec, undefined, label);
+      } else if (inline !== undefined) {
+        apply(spec, inline, label);
+      } else if (spec.optionalValue) {
+        // --syslog PATH: only an absolute path is taken, so `--syslog ls` still runs ls.
+        const next = argv[i + 1];
+        apply(spec, next?.startsWith('/') ? argv[++i] : undefined, label);
+      } else {
+        apply(spec, nextValue(i++, label), label);
+      }
       continue;
     }
-    const noValue = (): void => {
-      if (inline !== undefined) throw new UsageError(`option '${opt}' takes no value`);
-    };
-    switch (opt) {
-      case '-c':
-      case '--config':
-        out.configFile = valueOf(opt, inline);
+    if (arg.startsWith('-') && arg !== '-') {
+      // A bundle of short options: -q -o FILE as -qo FILE or -qoFILE.
+      for (let j = 1; j < arg.length; j++) {
+        const label = `-${arg[j]}`;
+        const spec = BY_SHORT.get(arg[j]!);
+        if (!spec) throw new UsageError(`unknown option '${label}'`);
+        if (spec.value === undefined) {
+          apply(spec, undefined, label);
+          continue;
+        }
+        const rest = arg.slice(j + 1);
+        apply(spec, rest !== '' ? rest : nextValue(i++, label), label);
         break;
-      case '--syslog':
-        out.layers.push(parseCliValue('syslog', inline ?? '1', opt));
-        break;
-      case '--user':
-        out.user = valueOf(opt, inline);
-        break;
-      case '--no-exec':
-        noValue();
-        out.noExec = true;
-        break;
-      case '-q':
-      case '--quiet':
-        noValue();
-        out.quiet = true;
-        break;
-      case '-h':
-      case '--help':
-        noValue();
-        out.help = true;
-        break;
-      case '--version':
-        noValue();
-        out.version = true;
-        break;
-      default:
-        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${opt}'`);
-        throw new UsageError(`expected '--' before COMMAND '${arg}'`);
+      }
+      continue;
     }
+    break; // COMMAND
   }
-  if (!out.help && !out.version && out.command.length === 0) throw new UsageError('missing COMMAND after --');
+  out.command = argv.slice(i);
+  if (!out.help && !out.version && out.command.length === 0) throw new UsageError('missing COMMAND');
   return out;
 }

@@ -1,8 +1,9 @@
-// Where records go: a file (append, created 0600) and stderr. A batch is one
+// Where records go: a file (append, created 0600), a FIFO or stdout, and stderr. A batch is one
 // write(2) per sink; a failed write is undone (the file is cut back) so that a
 // record is either whole in the log or refused.
 import fs from 'node:fs';
 import { NetlogError } from '../errors.js';
+import { addon } from '../native.js';
 
 export interface Sink {
   readonly name: string;
@@ -52,19 +53,44 @@ export class FileSink implements Sink {
   private created: boolean;
   private wrote = false;
 
+  /** PATH, or `-` for stdout (shared with COMMAND, and never closed). */
   constructor(readonly path: string) {
+    if (path === '-') {
+      this.name = 'stdout';
+      this.fd = 1;
+      this.created = false;
+      try {
+        this.regular = fs.fstatSync(1).isFile();
+      } catch {
+        throw new NetlogError('EOUTPUT', 'cannot write records to stdout: it is closed');
+      }
+      return;
+    }
     this.name = path;
     let fd: number;
     const existing = statOrUndefined(path);
-    // A FIFO without a reader would block the open forever.
-    if (existing?.isFIFO()) throw new NetlogError('EOUTPUT', `output ${path} is a FIFO, which is not supported: use a file`);
+    // open(2) of a FIFO for writing waits for a reader, forever if none comes:
+    // O_NONBLOCK makes it fail with ENXIO instead.
+    const fifo = existing?.isFIFO() === true;
     this.created = existing === undefined;
     try {
-      fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+      fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fifo ? fs.constants.O_NONBLOCK : 0), 0o600);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENXIO' && fifo) {
+        throw new NetlogError('EOUTPUT', `output ${path} is a FIFO with no reader: start the reader first (e.g. jq . < ${path} &)`);
+      }
       const why = e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'ENOENT' ? 'no such directory' : describe(err);
       throw new NetlogError('EOUTPUT', `cannot open output ${path}: ${why}`);
+    }
+    if (fifo) {
+      // Then written like a file: a slow reader holds the records back, and
+      // with them the calls they describe. The open file description is ours alone.
+      const result = addon.setBlocking(fd);
+      if (result !== 'ok') {
+        fs.closeSync(fd);
+        throw new NetlogError('EOUTPUT', `cannot open output ${path}: fcntl: ${result}`);
+      }
     }
     this.fd = fd;
     // A FIFO or a device (a log collector, /dev/null) is written as it is;
@@ -74,7 +100,7 @@ export class FileSink implements Sink {
 
   write(text: string): void {
     // A log that was deleted would swallow records unseen: check it first.
-    if (this.regular && fs.fstatSync(this.fd).nlink === 0) throw new NetlogError('ESINK', `${this.path} was removed`);
+    if (this.regular && fs.fstatSync(this.fd).nlink === 0) throw new NetlogError('ESINK', `${this.name} was removed`);
     try {
       writeAll(this.fd, Buffer.from(text));
       this.wrote = true;
@@ -86,12 +112,12 @@ export class FileSink implements Sink {
       } catch {
         // nothing more can be undone
       }
-      throw new NetlogError('ESINK', `cannot write to ${this.path}: ${describe(err)}`);
+      throw new NetlogError('ESINK', `cannot write to ${this.name}: ${describe(err)}`);
     }
   }
 
   close(): void {
-    fs.closeSync(this.fd);
+    if (this.fd !== 1) fs.closeSync(this.fd);
   }
 
   discard(): void {

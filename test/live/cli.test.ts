@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import {
-  expectGapless, NETLOG_RUN, netlogRaw, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor,
+  expectGapless, NETLOG_RUN, netlogRaw, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor, within,
 } from './harness.js';
 
 /** A world-writable temp dir (sticky, like /tmp), so that `nobody` can create a marker or a log in it. */
@@ -44,7 +44,6 @@ describe('errors of netlog-run itself: exit 125, one message, COMMAND never runs
   it.each<[string, (d: string) => string[], RegExp, boolean]>([
     ['an unknown option', (d) => ['--bogus', '--', 'touch', `${d}/marker`], /unknown option '--bogus'/, true],
     ['an unknown short option', (d) => ['-o', `${d}/netlog.jsonl`, '-Z', '--', 'touch', `${d}/marker`], /unknown option '-Z'/, true],
-    ['COMMAND without --', (d) => ['-o', `${d}/netlog.jsonl`, 'touch', `${d}/marker`], /'--'/, true],
     ['no COMMAND', (d) => ['-o', `${d}/netlog.jsonl`, '--'], /missing COMMAND/, true],
     ['an option without its value', (d) => ['-o', `${d}/netlog.jsonl`, '-f', '--', 'touch', `${d}/marker`], /'-f' needs a value/, true],
     ['-o pointing at a directory', (d) => ['-o', d, '--', 'touch', `${d}/marker`], /netlog-test-[^/ ]+.*directory/, false],
@@ -170,7 +169,7 @@ describe('--help and --version', () => {
   it('--help prints the usage on stdout and exits 0 without running anything', async () => {
     const r = await netlogRaw(['--help']);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/^usage: netlog-run \[OPTIONS\] -- COMMAND/);
+    expect(r.stdout).toMatch(/^usage: netlog-run \[OPTIONS\] \[--\] COMMAND/);
     expect(r.stderr).toBe('');
   });
 
@@ -221,11 +220,8 @@ describe('an unprivileged user', () => {
 
 describe('processes that outlive COMMAND', () => {
   it('keeps supervising a background process after COMMAND exits, says so, and exits with COMMAND\'s status', async () => {
-    const started = Date.now();
     const r = await netlogRun(['bash', '-c', '(sleep 1; /bin/true) & exit 0']);
-    const took = Date.now() - started;
     expect(r.exitCode).toBe(0);
-    expect(took).toBeGreaterThanOrEqual(1000);
     expectGapless(r.records);
     const start = r.records[0]!;
     const bash = r.records.find((x) => x.exec?.argv[0] === 'bash');
@@ -256,10 +252,8 @@ describe('signals sent to netlog-run', () => {
     try {
       await waitFor(() => readRecords(log).some((x) => x.exec?.argv[0] === 'sleep'), 10_000, 'the exec of sleep');
       const sleepPid = readRecords(log).find((x) => x.exec?.argv[0] === 'sleep')!.proc!.pid;
-      const sentAt = Date.now();
       process.kill(sub.pid!, 'SIGTERM');
-      const r = await sub;
-      expect(Date.now() - sentAt).toBeLessThan(5000);
+      const r = await within(sub, 15_000, 'netlog-run to exit after SIGTERM');
       expect(r.exitCode).toBe(143);
       const records = readRecords(log);
       expectGapless(records);

@@ -1,8 +1,10 @@
-// netlog-run's command line (SPEC §2): every option in its short, long and `--opt=value`
-// spellings, COMMAND after `--`, and the errors that must stop netlog-run before COMMAND runs.
+// netlog-run's command line (docs/cli.md): every option in its short, long, `--opt=value`,
+// bundled and attached spellings, COMMAND after `--` or at the first word that is not an
+// option, and the errors that must stop netlog-run before COMMAND runs.
 
 import { describe, expect, it } from 'vitest';
-import { parseArgs, UsageError, type CliArgs } from '../../src/cli/args.js';
+import { APPLY, parseArgs, UNAVAILABLE, UsageError, type CliArgs } from '../../src/cli/args.js';
+import { RUN_OPTIONS } from '../../src/cli/help.js';
 import type { ConfigLayer } from '../../src/config/keys.js';
 import { ConfigError, NetlogError } from '../../src/errors.js';
 
@@ -19,7 +21,13 @@ function summary(args: CliArgs): Record<string, unknown> {
   return { ...args, layers: args.layers.map(layer) };
 }
 
-const BASE = { layers: [], noExec: false, quiet: false, help: false, version: false, command: ['true'] };
+const BASE = {
+  layers: [], noExec: false, quiet: false, whitelistIncludeRoot: false, ci: false, egress: 'audit', allow: [],
+  help: false, version: false, command: ['true'],
+};
+
+/** Every option of the table is parsed here, the not-yet-built ones too. */
+const parseAll = (argv: string[]) => parseArgs(argv, []);
 
 describe('parseArgs accepts', () => {
   it.each<[string, string[], Record<string, unknown>]>([
@@ -62,8 +70,34 @@ describe('parseArgs accepts', () => {
     ['options in any order, settings kept in order', ['-q', '--probes', '1', '-o', '/tmp/l', '--no-exec', '-f', 'seed', '--', 'env', 'X=1'],
       { quiet: true, noExec: true, layers: [{ probes: 1 }, { output: '/tmp/l' }, { format: 'seed' }], command: ['env', 'X=1'] }],
     ['a value that looks like an option', ['-o', '-q', '--', 'true'], { layers: [{ output: '-q' }] }],
+    // `--` is optional: the first word that is not an option starts COMMAND.
+    ['COMMAND without --', ['true'], {}],
+    ['options, then COMMAND without --', ['-q', '-o', '/tmp/l', 'true'], { quiet: true, layers: [{ output: '/tmp/l' }] }],
+    ["COMMAND's own options are COMMAND's", ['-q', 'ls', '-l', '-o', 'x', '--'], { quiet: true, command: ['ls', '-l', '-o', 'x', '--'] }],
+    ['a lone - starts COMMAND', ['-q', '-', 'x'], { quiet: true, command: ['-', 'x'] }],
+    ['a second -- belongs to COMMAND', ['--', '--', 'true'], { command: ['--', 'true'] }],
+    // Bundled and attached short options.
+    ['-qo FILE', ['-qo', '/tmp/l', 'true'], { quiet: true, layers: [{ output: '/tmp/l' }] }],
+    ['-oFILE', ['-o/tmp/l', '--', 'true'], { layers: [{ output: '/tmp/l' }] }],
+    ['-qoFILE', ['-qo/tmp/l', 'true'], { quiet: true, layers: [{ output: '/tmp/l' }] }],
+    ['-fjson', ['-fjson', 'true'], { layers: [{ format: 'json' }] }],
+    ['-qfseed -o FILE', ['-qfseed', '-o', '/tmp/l', 'true'], { quiet: true, layers: [{ format: 'seed' }, { output: '/tmp/l' }] }],
+    ['-cPATH', ['-c/etc/netlog.conf', 'true'], { configFile: '/etc/netlog.conf' }],
+    ['-qh', ['-qh'], { quiet: true, help: true, command: [] }],
+    ['-o - (stdout)', ['-o', '-', 'true'], { layers: [{ output: '-' }] }],
+    ['-qo - (stdout)', ['-qo', '-', 'true'], { quiet: true, layers: [{ output: '-' }] }],
+    // --syslog's value is optional: attached, or an absolute path as the next word.
+    ['--syslog PATH', ['--syslog', '/run/systemd/journal/syslog', 'true'], { layers: [{ syslog: '/run/systemd/journal/syslog' }] }],
+    ['--syslog then COMMAND without --', ['--syslog', 'ls', '-l'], { layers: [{ syslog: '/dev/log' }], command: ['ls', '-l'] }],
+    ['--syslog as the last option before --', ['--syslog', '--', '/bin/true'], { layers: [{ syslog: '/dev/log' }], command: ['/bin/true'] }],
+    // The options other helpers' features plug into.
+    ['--whitelist-include-root', ['--whitelist-include-root', 'true'], { whitelistIncludeRoot: true, layers: [{ whitelistIncludeRoot: true }] }],
+    ['--ci', ['--ci', 'true'], { ci: true }],
+    ['--egress block', ['--egress', 'block', 'true'], { egress: 'block' }],
+    ['--egress=audit', ['--egress=audit', 'true'], { egress: 'audit' }],
+    ['--allow twice, in order', ['--allow', '127.0.0.1', '--allow=*.debian.org:443', 'true'], { allow: ['127.0.0.1', '*.debian.org:443'] }],
   ])('%s', (_name, argv, expected) => {
-    expect(summary(parseArgs(argv))).toEqual({ ...BASE, ...expected });
+    expect(summary(parseAll(argv))).toEqual({ ...BASE, ...expected });
   });
 });
 
@@ -82,9 +116,15 @@ describe('parseArgs refuses', () => {
     ['an unknown long option', ['--bogus', '--', 'true'], UsageError, /unknown option '--bogus'/],
     ['an unknown short option', ['-x', '--', 'true'], UsageError, /unknown option '-x'/],
     ['an unknown --opt=value', ['--bogus=1', '--', 'true'], UsageError, /unknown option '--bogus'/],
-    ['COMMAND without --', ['-o', '/tmp/l', 'true'], UsageError, /expected '--' before COMMAND 'true'/],
-    ['COMMAND without -- and without options', ['touch', '/tmp/x'], UsageError, /'--'/],
     ['no COMMAND after --', ['-o', '/tmp/l', '--'], UsageError, /missing COMMAND/],
+    ['no COMMAND after the options', ['-q', '-o', '/tmp/l'], UsageError, /missing COMMAND/],
+    ['an unknown option in a bundle', ['-qZ', 'true'], UsageError, /unknown option '-Z'/],
+    ['a bundle ending in an option that needs a value', ['-qo'], UsageError, /option '-o' needs a value/],
+    ['an abbreviated long option', ['--out', '/tmp/l', 'true'], UsageError, /unknown option '--out'/],
+    ['a bad --egress mode', ['--egress', 'deny', 'true'], UsageError, /^--egress: 'deny' is not a mode \(expected audit or block\)$/],
+    ['--egress without a value', ['--egress'], UsageError, /'--egress' needs a value/],
+    ['an empty --allow', ['--allow=', 'true'], UsageError, /--allow: the endpoint is empty/],
+    ['--ci=1', ['--ci=1', 'true'], UsageError, /'--ci' takes no value/],
     ['nothing at all', [], UsageError, /missing COMMAND/],
     ['-o without a value', ['-o'], UsageError, /option '-o' needs a value/],
     ['-o followed by --', ['-o', '--', 'true'], UsageError, /option '-o' needs a value/],
@@ -108,11 +148,31 @@ describe('parseArgs refuses', () => {
     ['a bad network whitelist entry', ['--whitelist', '/usr/bin/curl|p<70000>', '--', 'true'], ConfigError, /^--whitelist: /],
     ['a bad exec whitelist entry', ['--exec-whitelist', 'relative/path', '--', 'true'], ConfigError, /^--exec-whitelist: /],
   ])('%s', (_name, argv, cls, message) => {
-    const err = thrown(() => parseArgs(argv));
+    const err = thrown(() => parseAll(argv));
     expect(err).toBeInstanceOf(cls);
     // Every refusal is a NetlogError, which the CLI prints as one `netlog-run: ` line and exits 125.
     expect(err).toBeInstanceOf(NetlogError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).not.toContain('\n');
+  });
+});
+
+describe('the option table', () => {
+  it('has a parser for every option and an option for every parser', () => {
+    expect(RUN_OPTIONS.map((o) => o.long).sort()).toEqual(Object.keys(APPLY).sort());
+  });
+
+  it('has no short or long name twice', () => {
+    const shorts = RUN_OPTIONS.flatMap((o) => (o.short ? [o.short] : []));
+    expect(new Set(shorts).size).toBe(shorts.length);
+    expect(new Set(RUN_OPTIONS.map((o) => o.long)).size).toBe(RUN_OPTIONS.length);
+  });
+
+  it.each(UNAVAILABLE.map((name) => [name]))('--%s, not built yet, is refused by name, not ignored', (name) => {
+    const spec = RUN_OPTIONS.find((o) => o.long === name)!;
+    const argv = spec.value ? [`--${name}`, name === 'egress' ? 'block' : '127.0.0.1', 'true'] : [`--${name}`, 'true'];
+    const err = thrown(() => parseArgs(argv));
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(`--${name}: not supported yet`);
   });
 });
