@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 // Entry point of netlog-run; the code is in src/cli/main.ts (compiled to dist/).
-import { main } from '../dist/cli/main.js';
+import { launch } from './launch.js';
 
-main(process.argv.slice(2)).catch((err) => {
-  process.stderr.write(`netlog-run: internal error: ${err && err.stack ? err.stack : err}\n`);
-  process.exit(125);
-});
+await launch('netlog-run', '../dist/cli/main.js');

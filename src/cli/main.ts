@@ -185,7 +185,7 @@ export async function main(argv: string[]): Promise<void> {
   // itself must survive them.
   for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGPIPE'] as const) process.on(sig, () => {});
   process.on('SIGTERM', () => supervision.kill(osConstants.signals.SIGTERM));
-  // With a config file, SIGHUP re-reads it (SPEC §6); without one it is
+  // With a config file, SIGHUP re-reads it (docs/configuration.md); without one it is
   // passed on to COMMAND like SIGTERM.
   const configFile = args.configFile;
   if (configFile !== undefined) {

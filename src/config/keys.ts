@@ -1,4 +1,4 @@
-// Configuration keys (SPEC §6): the layer and effective-config types, the defaults, one
+// Configuration keys (docs/configuration.md): the layer and effective-config types, the defaults, one
 // validator per key, and which key of a modprobe.d `options MODULE` line maps to which.
 
 import { NetlogError } from '../errors.js';

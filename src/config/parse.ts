@@ -1,4 +1,4 @@
-// Reads netlog config files (SPEC §6: `key = value` lines and modprobe.d `options netlog|execlog`
+// Reads netlog config files (docs/configuration.md: `key = value` lines and modprobe.d `options netlog|execlog`
 // lines), validates command-line values with the same code, and merges layers into a Config.
 // Pure: the caller reads the file; errors are ConfigError naming the file, line and key.
 

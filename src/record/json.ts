@@ -1,4 +1,4 @@
-// JSON Lines record format, schema version 1 (SPEC §4): keys in the contract's
+// JSON Lines record format, schema version 1 (docs/records.md): keys in the contract's
 // order; internal fields (boot time, accepted) are not written.
 import { isRunRecord, type Endpoint, type EventRecord, type NetInfo, type ProcInfo, type RunRecord } from './types.js';
 

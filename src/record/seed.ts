@@ -1,4 +1,4 @@
-// The `seed` output format (SPEC §5): one line per record, byte-compatible with what the
+// The `seed` output format (docs/seed-format.md): one line per record, byte-compatible with what the
 // original secure_log device printed for netlog and execlog records.
 
 import type { Endpoint, EventRecord, NetInfo, ProcInfo } from './types.js';

@@ -1,4 +1,4 @@
-// The record: what netlog writes for each event (SPEC §3, §4, schema version 1).
+// The record: what netlog writes for each event (docs/records.md, schema version 1).
 // Formatters (json, text, seed) and the whitelist matchers work on these types only.
 
 export type EventKind = 'exec' | 'connect' | 'accept' | 'bind' | 'close' | 'start' | 'end' | 'notice';

@@ -1,4 +1,4 @@
-// Exec whitelist (SPEC §7): parses `PATH[|ARGV_PREFIX]` entries and lists of them, and
+// Exec whitelist (docs/configuration.md): parses `PATH[|ARGV_PREFIX]` entries and lists of them, and
 // decides whether an entry hides an exec record. Root is never hidden unless asked.
 
 import { NetlogError } from '../errors.js';

@@ -1,4 +1,4 @@
-// Network whitelist (SPEC §7): parses `PATH[|i<IP>][|p<PORT>]` entries and lists of them,
+// Network whitelist (docs/configuration.md): parses `PATH[|i<IP>][|p<PORT>]` entries and lists of them,
 // and decides whether an entry hides a connect/accept/bind/close record.
 // Addresses are compared as bytes, never as strings; IPv4 lives in the v4-mapped IPv6 space.
 
@@ -277,7 +277,7 @@ function inNetwork(address: readonly number[], network: readonly number[], prefi
 const NET_EVENTS = new Set<EventRecord['event']>(['connect', 'accept', 'bind', 'close']);
 
 /**
- * The service port (SPEC §7): the remote port for connect, the local port for accept and
+ * The service port (docs/configuration.md): the remote port for connect, the local port for accept and
  * bind and for closing an accepted socket; closing any other socket uses the remote port,
  * or the local one when it has no peer (an unconnected UDP socket).
  */

@@ -1,0 +1,61 @@
+// netlog SUBCOMMAND: a table from subcommand to the module that runs it
+// (docs/cli.md). Each subcommand is loaded only when called.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NETLOG_USAGE } from './help.js';
+
+const EXIT_FAILURE = 125;
+
+type Run = (argv: string[]) => Promise<void>;
+
+/** A subcommand whose code is not part of this build. */
+const NOT_BUILT = undefined;
+
+// One line per subcommand: its loader, or NOT_BUILT.
+export const SUBCOMMANDS: Readonly<Record<string, (() => Promise<Run>) | undefined>> = {
+  report: NOT_BUILT,
+  daemon: NOT_BUILT,
+  install: NOT_BUILT,
+};
+
+function say(text: string): void {
+  try {
+    fs.writeSync(2, `netlog: ${text}\n`);
+  } catch {
+    // stderr is gone
+  }
+}
+
+function version(): string {
+  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === '-h' || first === '--help') {
+    fs.writeSync(1, NETLOG_USAGE + '\n');
+    process.exit(0);
+  }
+  if (first === '--version') {
+    fs.writeSync(1, `netlog ${version()}\n`);
+    process.exit(0);
+  }
+  if (first === undefined) {
+    say('missing SUBCOMMAND');
+    say("try 'netlog --help'");
+    process.exit(EXIT_FAILURE);
+  }
+  if (!Object.hasOwn(SUBCOMMANDS, first)) {
+    say(first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}' (expected one of ${Object.keys(SUBCOMMANDS).join(', ')})`);
+    say("try 'netlog --help'");
+    process.exit(EXIT_FAILURE);
+  }
+  const load = SUBCOMMANDS[first];
+  if (load === undefined) {
+    say(`${first}: not available in this build`);
+    process.exit(EXIT_FAILURE);
+  }
+  await (await load())(rest);
+}
