@@ -26,8 +26,9 @@ export interface ExecWhitelistEntry {
 /** "dev:ino" of a file, as the native side reports the file an exec ran; undefined if none. */
 export function fileId(path: string): string | undefined {
   try {
-    const st = fs.statSync(path, { bigint: true });
-    return `${st.dev}:${st.ino}`;
+    // Not throwing for a missing file keeps parsing cheap (an exception costs far more than the stat).
+    const st = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
+    return st && `${st.dev}:${st.ino}`;
   } catch {
     return undefined;
   }
