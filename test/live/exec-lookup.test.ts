@@ -223,6 +223,44 @@ describe("permission with the caller's credentials", () => {
     expect(execs(records).map((e) => e.argv[0])).toEqual(['bash']);
   });
 
+  it('a root netlog-run sees no more than its caller: a file only root can reach is EACCES for nobody, no record', async (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip('needs root (--user)');
+    const secret = path.join(dir, 'secret');
+    fs.mkdirSync(secret, { mode: 0o700 });
+    fs.copyFileSync(payload, path.join(secret, 'p'));
+    fs.chmodSync(path.join(secret, 'p'), 0o755);
+    const cmd = ['bash', '-c', `"${secret}/p" "${marker}" secret`];
+    const { bare, run, records } = await compare(cmd, { args: ['--user', 'nobody'], bare: [...asNobody, ...cmd] });
+    expect(bare.exitCode).toBe(126);
+    expect(run).toEqual(bare);
+    expect(execs(records).map((e) => e.argv[0])).toEqual(['bash']);
+  });
+
+  it("the caller's supplementary groups and effective capabilities count, and only they", async (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip('needs root (chown, setpriv)');
+    const gid = 4242;
+    fs.chmodSync(dir, 0o777);  // nobody writes the marker
+    const shared = path.join(dir, 'shared');
+    fs.mkdirSync(shared);
+    fs.chownSync(shared, 0, gid);
+    fs.chmodSync(shared, 0o750);
+    fs.copyFileSync(payload, path.join(shared, 'p'));
+    fs.chmodSync(path.join(shared, 'p'), 0o755);
+    // setpriv execs with its capabilities still effective (keep-caps): env, exec'd without
+    // any, makes the exec under test.
+    const as = (groups: string) => ['setpriv', '--reuid=nobody', '--regid=nogroup', groups, 'env', path.join(shared, 'p'), marker];
+    // setpriv itself still holds CAP_DAC_OVERRIDE when it execs: the kernel lets it in, so must netlog.
+    const capable = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', path.join(shared, 'p'), marker, 'capable'];
+    const script = [[...as(`--groups=${gid}`), 'member'], [...as('--clear-groups'), 'stranger'], capable]
+      .map((c) => c.map((a) => `'${a}'`).join(' ') + '; echo $?')
+      .join('; ');
+    const { bare, run, records } = await compare(['bash', '-c', script]);
+    expect(bare.stdout.split('\n')).toEqual(['0', '126', '0']);
+    expect(bare.marks).toEqual(['member', 'capable']);
+    expect(run).toEqual(bare);
+    expect(execs(records).filter((e) => e.file === path.join(fs.realpathSync(shared), 'p')).map((e) => e.argv[2])).toEqual(['member', 'capable']);
+  });
+
   it("execvp's PATH walk through unreachable directories leaves exactly one record, of the file that ran", async (ctx) => {
     if (process.getuid?.() !== 0) ctx.skip('needs root (--user)');
     const walk = ['env', 'PATH=/root/bin:/root/.cargo/bin:/nonexistent:/usr/bin', 'true'];
@@ -256,6 +294,85 @@ describe("permission with the caller's credentials", () => {
     expect(bare.stdout.split('\n')).toEqual(['126', '126', '126', '127']);
     expect(run).toEqual(bare);
     expect(execs(records).map((e) => e.argv[0])).toEqual(['bash']);
+  });
+});
+
+describe('execve and execveat errors are the kernel\'s', () => {
+  // Each case runs in a child: an exec that works runs the payload (which writes the case's
+  // name to the marker), one that fails prints the case and its errno name.
+  const PROBE = `
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d, marker = sys.argv[1], sys.argv[2]
+payload = os.path.join(d, "payload")
+if os.path.lexists(os.path.join(d, "plink")):
+    os.unlink(os.path.join(d, "plink"))
+os.symlink(payload, os.path.join(d, "plink"))
+dirfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+filefd = os.open(payload, os.O_RDONLY)
+pathfd = os.open(payload, os.O_PATH)
+def execveat(fd, path, flags):
+    argv = (ctypes.c_char_p * 4)(path.encode() or b"payload", marker.encode(), NAME.encode(), None)
+    envp = (ctypes.c_char_p * 1)(None)
+    return libc.syscall(322, fd, path.encode(), argv, envp, flags)
+cases = [
+    ("execve-empty", -100, "", 0),
+    ("relative-dirfd", dirfd, "payload", 0),
+    ("nofollow-link", dirfd, "plink", 0x100),
+    ("follow-link", dirfd, "plink", 0),
+    ("bad-dirfd", 99, "payload", 0),
+    ("negative-dirfd", -5, "payload", 0),
+    ("file-as-dirfd", filefd, "payload", 0),
+    ("bad-flags", dirfd, "payload", 0x4),
+    ("empty-path-dir", dirfd, "", 0x1000),
+    ("empty-path-file", filefd, "", 0x1000),
+    ("empty-path-opath", pathfd, "", 0x1000),
+    ("empty-without-flag", filefd, "", 0),
+    ("absolute-ignores-dirfd", filefd, payload, 0),
+    ("trailing-slash-file", dirfd, "payload/", 0),
+    ("trailing-slash-dir", -100, d + "/", 0),
+    ("dotdot-above-root", -100, "/../../.." + payload, 0),
+    ("name-too-long", dirfd, "x" * 256, 0),
+]
+for NAME, fd, path, flags in cases:
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        execveat(fd, path, flags)
+        print(NAME, errno.errorcode[ctypes.get_errno()], flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+`;
+
+  it('a table of execveat calls: same errno or same run, each run recorded, no record for a failure', async () => {
+    const { bare, run, records } = await compare(['python3', '-c', PROBE, dir, marker]);
+    expect(bare.exitCode, bare.stderr).toBe(0);
+    expect(bare.stdout.split('\n')).toEqual([
+      'execve-empty ENOENT',
+      'nofollow-link ELOOP',
+      'bad-dirfd EBADF',
+      'negative-dirfd EBADF',
+      'file-as-dirfd ENOTDIR',
+      'bad-flags EINVAL',
+      'empty-path-dir EACCES',
+      'empty-without-flag ENOENT',
+      'trailing-slash-file ENOTDIR',
+      'trailing-slash-dir EACCES',
+      'name-too-long ENAMETOOLONG',
+    ]);
+    expect(bare.marks).toEqual(['relative-dirfd', 'follow-link', 'empty-path-file', 'empty-path-opath', 'absolute-ignores-dirfd', 'dotdot-above-root']);
+    expect(run).toEqual(bare);
+    const real = fs.realpathSync(payload);
+    const ran = execs(records).filter((e) => e.file === real);
+    expect(ran.map((e) => [e.argv[2], e.path])).toEqual([
+      ['relative-dirfd', 'payload'],
+      ['follow-link', 'plink'],
+      ['empty-path-file', ''],
+      ['empty-path-opath', ''],
+      ['absolute-ignores-dirfd', payload],
+      ['dotdot-above-root', `/../../..${payload}`],
+    ]);
+    expect(execs(records)).toHaveLength(1 + ran.length);
   });
 });
 
