@@ -27,7 +27,6 @@
 #include "procinfo.h"
 
 namespace netlog {
-
 namespace {
 
 const int kMaxLinks = 40;               // MAXSYMLINKS: the 41st link is ELOOP
@@ -73,6 +72,9 @@ struct Creds {
   gid_t fsgid = 0;
   std::vector<gid_t> groups;  // sorted
   uint64_t cap_eff = 0;
+  bool operator==(const Creds& o) const {
+    return fsuid == o.fsuid && fsgid == o.fsgid && groups == o.groups && cap_eff == o.cap_eff;
+  }
 };
 
 bool CapGet(uint64_t& eff, uint64_t& perm, uint64_t& inh) {
@@ -124,7 +126,6 @@ struct Caller {
   pid_t tid = 0;
   Creds creds;
   std::vector<long> nstgid, nspid;  // innermost pid namespace last
-  unsigned long long start = 0;     // starttime, to recognise it in another procfs
 };
 
 std::vector<long> Numbers(const std::string& line) {
@@ -153,49 +154,56 @@ bool StartTime(const std::string& stat, unsigned long long& out) {
   return true;
 }
 
+// The rest of the line after "\nKEY:" in a /proc status text; empty if absent.
+std::string Field(const std::string& text, const char* key) {
+  std::string k = std::string("\n") + key + ":";
+  size_t at = text.find(k);
+  if (at == std::string::npos) return std::string();
+  at += k.size();
+  size_t nl = text.find('\n', at);
+  return text.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+}
+
+bool SameUserNs(pid_t tid) {
+  static const struct stat mine = [] {
+    struct stat st {};
+    stat("/proc/self/ns/user", &st);
+    return st;
+  }();
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/user", tid);
+  struct stat theirs;
+  return mine.st_ino != 0 && stat(path, &theirs) == 0 && mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+}
+
 bool ReadCaller(pid_t tid, Caller& c) {
   char path[64];
   std::string text;
   snprintf(path, sizeof path, "/proc/%d/status", tid);
   if (!ReadSmallFile(path, text)) return false;
-  bool uid = false, gid = false;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string key = line.substr(0, colon), value = line.substr(colon + 1);
-    if (key == "Uid") {
-      std::vector<long> v = Numbers(value);
-      if (v.size() == 4) c.creds.fsuid = static_cast<uid_t>(v[3]), uid = true;
-    } else if (key == "Gid") {
-      std::vector<long> v = Numbers(value);
-      if (v.size() == 4) c.creds.fsgid = static_cast<gid_t>(v[3]), gid = true;
-    } else if (key == "Groups") {
-      for (long g : Numbers(value)) c.creds.groups.push_back(static_cast<gid_t>(g));
-      std::sort(c.creds.groups.begin(), c.creds.groups.end());
-    } else if (key == "CapEff") {
-      c.creds.cap_eff = strtoull(value.c_str(), nullptr, 16);
-    } else if (key == "NStgid") {
-      c.nstgid = Numbers(value);
-    } else if (key == "NSpid") {
-      c.nspid = Numbers(value);
-    }
-  }
-  snprintf(path, sizeof path, "/proc/%d/stat", tid);
-  if (!uid || !gid || !ReadSmallFile(path, text) || !StartTime(text, c.start)) return false;
+  std::vector<long> uid = Numbers(Field(text, "Uid")), gid = Numbers(Field(text, "Gid"));
+  if (uid.size() != 4 || gid.size() != 4) return false;
+  c.creds.fsuid = static_cast<uid_t>(uid[3]);
+  c.creds.fsgid = static_cast<gid_t>(gid[3]);
+  for (long g : Numbers(Field(text, "Groups"))) c.creds.groups.push_back(static_cast<gid_t>(g));
+  std::sort(c.creds.groups.begin(), c.creds.groups.end());
+  c.creds.cap_eff = strtoull(Field(text, "CapEff").c_str(), nullptr, 16);
+  c.nstgid = Numbers(Field(text, "NStgid"));
+  c.nspid = Numbers(Field(text, "NSpid"));
   // Capabilities held in a user namespace of its own count only for files
   // whose owners are mapped there; they are not given to the walk at all.
-  struct stat mine, theirs;
-  snprintf(path, sizeof path, "/proc/%d/ns/user", tid);
-  if (stat("/proc/self/ns/user", &mine) != 0 || stat(path, &theirs) != 0 || mine.st_ino != theirs.st_ino ||
-      mine.st_dev != theirs.st_dev)
-    c.creds.cap_eff = 0;
+  if (c.creds.cap_eff != 0 && !SameUserNs(tid)) c.creds.cap_eff = 0;
   c.tid = tid;
   return true;
+}
+
+// The caller's start time, to recognise it in a procfs of another pid
+// namespace (read only when a walk meets "self").
+bool CallerStart(const Caller& c, unsigned long long& out) {
+  char path[64];
+  std::string text;
+  snprintf(path, sizeof path, "/proc/%d/stat", c.tid);
+  return ReadSmallFile(path, text) && StartTime(text, out);
 }
 
 // One lookup, prepared on the calling thread with netlog's own credentials
@@ -236,6 +244,8 @@ bool SameDir(int a, int b) {
 // in that procfs's pid namespace: the level whose task has the caller's
 // start time.
 bool ProcSelf(int proc_root, const Caller& c, bool thread, std::string& target) {
+  unsigned long long want = 0;
+  if (!CallerStart(c, want)) return false;
   size_t n = std::min(c.nstgid.size(), c.nspid.size());
   for (size_t i = n; i-- > 0;) {
     char rel[64];
@@ -246,7 +256,7 @@ bool ProcSelf(int proc_root, const Caller& c, bool thread, std::string& target) 
     ssize_t r = read(f.get(), buf, sizeof buf - 1);
     if (r <= 0) continue;
     unsigned long long start = 0;
-    if (!StartTime(std::string(buf, static_cast<size_t>(r)), start) || start != c.start) continue;
+    if (!StartTime(std::string(buf, static_cast<size_t>(r)), start) || start != want) continue;
     target = std::to_string(c.nstgid[i]);
     if (thread) target += "/task/" + std::to_string(c.nspid[i]);
     return true;
@@ -334,7 +344,7 @@ class Looker {
   }
 
   void Serve(Job& job) {
-    ApplyCreds(job.caller->creds, groups_);
+    Become(job.caller->creds);
     ExecTarget& out = *job.out;
     Fd file;
     int err = job.walk ? Walk(job, file) : 0;
@@ -385,10 +395,10 @@ class Looker {
     if (out.ok()) return 0;
     int err = errno;
     if (!own || (err != EACCES && err != EPERM)) return err;
-    ApplyCreds(base_, groups_);
+    Become(base_);
     out.Reset(openat(dir, name.c_str(), O_PATH | O_CLOEXEC));
     err = errno;
-    ApplyCreds(job.caller->creds, groups_);
+    Become(job.caller->creds);
     return out.ok() ? 0 : err;
   }
 
@@ -484,6 +494,14 @@ class Looker {
     return 0;
   }
 
+  // Consecutive execs mostly come with the same credentials: switched only on a change.
+  void Become(const Creds& c) {
+    if (applied_valid_ && applied_ == c) return;
+    ApplyCreds(c, groups_);
+    applied_ = c;
+    applied_valid_ = true;
+  }
+
   std::mutex call_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -491,6 +509,8 @@ class Looker {
   bool done_ = false;
   bool started_ = false;
   Creds base_;
+  Creds applied_;  // what this thread's credentials were last set to
+  bool applied_valid_ = false;
   std::vector<gid_t> groups_;  // this thread's supplementary groups now
 };
 
