@@ -354,7 +354,7 @@ class Looker {
     if (err != 0) {
       out.error = err;
       out.internal = IsInternal(err);
-      if (out.internal) out.what = "the exec lookup";
+      if (out.internal) out.what = "the file of an exec";
       return;
     }
     char link[64];
