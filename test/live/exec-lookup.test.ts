@@ -94,6 +94,24 @@ describe("the caller's own /proc/self and magic links", () => {
   });
 });
 
+describe("the caller's own /proc/self in a pid namespace with its own /proc", () => {
+  it('unshare -Urpf --mount-proc: /proc/self/fd/N and /dev/stdin mean the caller there too', async (ctx) => {
+    const why = await userns();
+    if (why) ctx.skip(why);
+    const env = { ...ENV, P: payload, M: marker };
+    const script = `exec 3< "$P"; /proc/self/fd/3 "$M" fd; /proc/thread-self/fd/3 "$M" thread; exec /dev/stdin "$M" stdin < "$P"`;
+    const { bare, run, records } = await compare(['unshare', '-Urpf', '--mount-proc', 'bash', '-c', script], { execa: { env } });
+    expect(bare.marks).toEqual(['fd', 'thread', 'stdin']);
+    expect(run).toEqual(bare);
+    const real = fs.realpathSync(payload);
+    expect(execs(records).filter((e) => e.file === real).map((e) => [e.argv[2], e.path])).toEqual([
+      ['fd', '/proc/self/fd/3'],
+      ['thread', '/proc/thread-self/fd/3'],
+      ['stdin', '/dev/stdin'],
+    ]);
+  });
+});
+
 describe("the kernel's limits, not netlog's", () => {
   /** python3 execs argv[1] with the mark arguments, or prints the errno name and exits 3. */
   const TRY = 'import os, sys, errno\ntry:\n    os.execv(sys.argv[1], [sys.argv[1], sys.argv[2], "ran"])\nexcept OSError as e:\n    print(errno.errorcode[e.errno], file=sys.stderr); sys.exit(3)';
