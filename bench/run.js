@@ -46,7 +46,7 @@ const workloads = [
   {
     name: 'exec: 2,000 × /bin/true',
     cmd: () => `for i in $(seq 2000); do /bin/true; done`,
-    check: (r) => count(r, (x) => x.event === 'exec' && x.exec.file === '/bin/true') === 2000,
+    check: (r) => count(r, (x) => x.event === 'exec' && x.exec.path === '/bin/true') === 2000,
   },
   {
     name: 'close: tar xf 20,000 files',

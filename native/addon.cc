@@ -134,6 +134,9 @@ void EventToJson(std::string& out, const Event& ev) {
     JsonKey(out, "exec");
     out += '{';
     JsonStr(out, "file", ev.file);
+    JsonStr(out, "path", ev.path);
+    // As text: an inode number can exceed 2^53 (overlayfs xino).
+    JsonStr(out, "fileId", std::to_string(ev.file_dev) + ":" + std::to_string(ev.file_ino));
     JsonKey(out, "argv");
     out += '[';
     for (const std::string& a : ev.argv) {

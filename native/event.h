@@ -28,6 +28,8 @@ struct Event {
   std::string file, cwd;
   std::vector<std::string> argv;
   bool argv_truncated = false;
+  std::string path;                 // the path argument as passed
+  uint64_t file_dev = 0, file_ino = 0;  // identity of `file` (exec whitelist)
   // network
   bool tcp = true, ipv6 = false, has_remote = false, accepted = false;
   Endpoint local, remote;

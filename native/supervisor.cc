@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstring>
 
+#include "exec_lookup.h"
 #include "kernel.h"
 #include "procinfo.h"
 #include "target_mem.h"
@@ -38,28 +39,6 @@ int64_t NowUs(clockid_t clock) {
   timespec ts;
   clock_gettime(clock, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
-// Looks `file` (absolute) up through the caller's root (/proc/TID/root), so
-// a chrooted caller's file is found where it would be.
-bool StatInRoot(pid_t tid, const std::string& file, struct stat& st) {
-  char prefix[48];
-  snprintf(prefix, sizeof prefix, "/proc/%d/root", tid);
-  std::string path = prefix + file;
-  return stat(path.c_str(), &st) == 0;
-}
-
-std::string JoinPath(const std::string& base, const std::string& rel) {
-  std::string out = base;
-  size_t i = 0;
-  // Drop leading "./" components, which the kernel resolves to the base itself.
-  while (rel.compare(i, 2, "./") == 0) {
-    i += 2;
-    while (i < rel.size() && rel[i] == '/') i++;
-  }
-  if (out.empty() || out.back() != '/') out += '/';
-  out.append(rel, i, std::string::npos);
-  return out;
 }
 
 bool SockInfo(int fd, int& domain, int& protocol) {
@@ -503,18 +482,6 @@ int Supervisor::DupFd(const Call& c, int fd, int& err) {
   return dup;
 }
 
-// "/proc/self/..." and "/dev/fd/N" name the caller's own files: resolved by
-// the supervisor as written they would name netlog-run's.
-std::string CallerPath(pid_t tid, const std::string& path) {
-  static const char* const kSelf[] = {"/proc/self/", "/proc/thread-self/"};
-  for (const char* prefix : kSelf) {
-    size_t n = strlen(prefix);
-    if (path.compare(0, n, prefix) == 0) return "/proc/" + std::to_string(tid) + "/" + path.substr(n);
-  }
-  if (path.compare(0, 8, "/dev/fd/") == 0) return "/proc/" + std::to_string(tid) + "/fd/" + path.substr(8);
-  return std::string();
-}
-
 void Supervisor::HandleExec(const Call& c) {
   bool at = c.nr == __NR_execveat;
   uint64_t path_ptr = at ? c.args[1] : c.args[0];
@@ -530,66 +497,30 @@ void Supervisor::HandleExec(const Call& c) {
   std::string path;
   bool fault = false;
   if (!ReadString(c.tid, path_ptr, PATH_MAX, path, &fault)) return Respond(c.id, fault ? EFAULT : ENAMETOOLONG, false);
-  if (path.empty() && !(flags & AT_EMPTY_PATH)) return Respond(c.id, 0, true);  // ENOENT, nothing runs
 
-  // Find the file as the kernel will: an exec of a file that does not exist
-  // (glibc's execvp tries every PATH entry) or cannot be executed at all is
-  // let go unrecorded, since nothing runs. Any other doubt is recorded.
-  char link[64];
-  std::string file;
-  struct stat st;
-  bool found = false;
-  int lookup_err = 0;
-  std::string proc_path = path.empty() ? "" : CallerPath(c.tid, path);
-  if (path.empty() || !proc_path.empty()) {
-    // fexecve(3) / a /proc/self/fd path: the file behind the caller's fd.
-    if (path.empty()) {
-      snprintf(link, sizeof link, "/proc/%d/fd/%d", c.tid, dirfd);
-      proc_path = link;
-    }
-    found = stat(proc_path.c_str(), &st) == 0;
-    lookup_err = errno;
-    file = ReadLink(proc_path);
-    if (file.empty()) file = path;
-  } else if (path[0] == '/') {
-    file = path;
-    found = StatInRoot(c.tid, file, st);
-    lookup_err = errno;
-  } else {
-    // Relative to the caller's cwd or dirfd, through its own directory fd
-    // (a chroot, a cwd longer than PATH_MAX and symlinks all resolve as the
-    // kernel resolves them).
-    if (dirfd == AT_FDCWD)
-      snprintf(link, sizeof link, "/proc/%d/cwd", c.tid);
-    else
-      snprintf(link, sizeof link, "/proc/%d/fd/%d", c.tid, dirfd);
-    int dfd = open(link, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      found = fstatat(dfd, path.c_str(), &st, 0) == 0;
-      lookup_err = errno;
-      close(dfd);
-    } else {
-      lookup_err = errno == ENOENT && dirfd != AT_FDCWD ? EBADF : errno;
-    }
-    std::string base = ReadLink(link);
-    file = base.empty() ? path : JoinPath(base, path);
+  // An exec is let go only once recorded; one that netlog's own lookup (as
+  // the kernel's, see exec_lookup.h) says cannot succeed is answered here
+  // with that errno, so no race and no difference between the two lookups
+  // can run a program unrecorded.
+  ExecTarget target = LookupExec(c.tid, dirfd, path, flags);
+  if (target.internal) {
+    errno = target.error;
+    return Fail(c, target.what);
   }
-  if (!found && (lookup_err == ENOENT || lookup_err == ENOTDIR || lookup_err == ELOOP ||
-                 lookup_err == ENAMETOOLONG || lookup_err == EBADF))
-    return Respond(c.id, 0, true);
-  // Not a regular file, or no x bit for anyone: the kernel refuses it
-  // (EACCES) whoever asks. Finer checks (ACLs, capabilities) are left to the
-  // kernel: such an exec is recorded even if it then fails.
-  if (found && (!S_ISREG(st.st_mode) || !(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))) return Respond(c.id, 0, true);
+  if (target.error != 0) return Respond(c.id, target.error, false);
 
   Event ev;
   if (!FillEvent(c, Kind::Exec, ev)) return Fail(c, "/proc");
   // A thread that execs takes over its leader's pid.
   stable_.Forget(ev.proc.pid);
   if (!ReadArgv(c.tid, argv_ptr, opts_.argv_max, ev.argv, ev.argv_truncated)) return Respond(c.id, EFAULT, false);
+  char link[64];
   snprintf(link, sizeof link, "/proc/%d/cwd", c.tid);
   ev.cwd = ReadLink(link);
-  ev.file = std::move(file);
+  ev.file = std::move(target.file);
+  ev.path = std::move(path);
+  ev.file_dev = target.dev;
+  ev.file_ino = target.ino;
   Hold(std::move(ev), c, Pending{});
 }
 

@@ -21,7 +21,8 @@ export interface NativeEvent {
   realtimeUs: number;
   boottimeUs: number;
   proc: NativeProc;
-  exec?: { file: string; argv: string[]; cwd: string; argvTruncated: boolean };
+  /** file: the real path run; path: the argument as passed; fileId: "dev:ino" of the file run. */
+  exec?: { file: string; path: string; fileId: string; argv: string[]; cwd: string; argvTruncated: boolean };
   net?: { proto: 'tcp' | 'udp'; family: 'ipv4' | 'ipv6'; local: NativeEndpoint; remote?: NativeEndpoint; accepted?: boolean };
   result?: string;
 }

@@ -41,7 +41,10 @@ export function toRecord(ev: NativeEvent): EventRecord {
   };
   if (ev.net) rec.net = ev.net;
   if (ev.exec) {
-    rec.exec = { file: ev.exec.file, argv: ev.exec.argv, cwd: ev.exec.cwd, argv_truncated: ev.exec.argvTruncated };
+    rec.exec = {
+      file: ev.exec.file, path: ev.exec.path, argv: ev.exec.argv, cwd: ev.exec.cwd,
+      argv_truncated: ev.exec.argvTruncated, id: ev.exec.fileId,
+    };
   }
   if (ev.result !== undefined) rec.result = ev.result;
   return rec;

@@ -24,7 +24,7 @@ export function formatJson(rec: EventRecord | RunRecord): string {
   if (rec.net) out.net = net(rec.net);
   if (rec.exec) {
     const e = rec.exec;
-    out.exec = { file: e.file, argv: e.argv, cwd: e.cwd, argv_truncated: e.argv_truncated };
+    out.exec = { file: e.file, path: e.path, argv: e.argv, cwd: e.cwd, argv_truncated: e.argv_truncated };
   }
   if (rec.result !== undefined) out.result = rec.result;
   return JSON.stringify(out);

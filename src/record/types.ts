@@ -40,10 +40,15 @@ export interface NetInfo {
 }
 
 export interface ExecInfo {
+  /** The real path of the file run, in the caller's root, every symbolic link followed. */
   file: string;
+  /** The path argument of execve/execveat exactly as the caller passed it. */
+  path: string;
   argv: string[];
   cwd: string;
   argv_truncated: boolean;
+  /** "dev:ino" of the file run, for the exec whitelist. Not serialised. */
+  id?: string;
 }
 
 export interface EventRecord {

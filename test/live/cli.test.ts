@@ -199,7 +199,7 @@ describe('an unprivileged user', () => {
     expect(records[0]!.run).toMatchObject({ uid: 65534, command: ['/bin/true'] });
     const execs = ofKind(records, 'exec');
     expect(execs).toHaveLength(1);
-    expect(execs[0]!.exec).toEqual({ file: '/bin/true', argv: ['/bin/true'], cwd: d, argv_truncated: false });
+    expect(execs[0]!.exec).toEqual({ file: '/usr/bin/true', path: '/bin/true', argv: ['/bin/true'], cwd: d, argv_truncated: false });
     const p = execs[0]!.proc!;
     expect([p.uid, p.gid, p.euid, p.egid]).toEqual([65534, 65534, 65534, 65534]);
     expect(p.ppid).toBe(records[0]!.run!.pid);
@@ -225,7 +225,7 @@ describe('processes that outlive COMMAND', () => {
     expectGapless(r.records);
     const start = r.records[0]!;
     const bash = r.records.find((x) => x.exec?.argv[0] === 'bash');
-    const tru = r.records.find((x) => x.exec?.file === '/bin/true');
+    const tru = r.records.find((x) => x.exec?.file === '/usr/bin/true');
     expect(tru, 'the /bin/true exec after COMMAND exited').toBeDefined();
     // Its parent bash -c had exited: the subshell was reparented to netlog-run (subreaper).
     expect(tru!.proc!.ppid).toBe(start.run!.pid);
@@ -240,7 +240,7 @@ describe('processes that outlive COMMAND', () => {
     const r = await netlogRun(['bash', '-c', '(sleep 0.5; /bin/true) & exit 3'], { args: ['-q'] });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toBe('');
-    expect(r.records.some((x) => x.exec?.file === '/bin/true')).toBe(true);
+    expect(r.records.some((x) => x.exec?.file === '/usr/bin/true')).toBe(true);
   });
 });
 

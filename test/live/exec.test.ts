@@ -73,10 +73,10 @@ describe('exec records', () => {
 
     // Exactly these four execs, in this order (bash runs them one after the other).
     expect(r.execs.map((e) => e.exec)).toEqual([
-      { file: '/usr/bin/bash', argv: ['bash', '-c', script], cwd, argv_truncated: false },
-      { file: '/bin/true', argv: ['/bin/true'], cwd, argv_truncated: false },
-      { file: '/usr/bin/env', argv: ['/usr/bin/env', 'X=1', '/bin/echo', 'a b'], cwd, argv_truncated: false },
-      { file: '/bin/echo', argv: ['/bin/echo', 'a b'], cwd, argv_truncated: false },
+      { file: '/usr/bin/bash', path: '/usr/bin/bash', argv: ['bash', '-c', script], cwd, argv_truncated: false },
+      { file: '/usr/bin/true', path: '/bin/true', argv: ['/bin/true'], cwd, argv_truncated: false },
+      { file: '/usr/bin/env', path: '/usr/bin/env', argv: ['/usr/bin/env', 'X=1', '/bin/echo', 'a b'], cwd, argv_truncated: false },
+      { file: '/usr/bin/echo', path: '/bin/echo', argv: ['/bin/echo', 'a b'], cwd, argv_truncated: false },
     ]);
     const [bash, tru, env, echo] = r.execs.map(proc);
 
@@ -103,7 +103,7 @@ describe('exec records', () => {
       const p = proc(rec);
       expect(Object.keys(rec)).toEqual(['v', 'seq', 'ts', 'event', 'proc', 'exec']);
       expect(Object.keys(p)).toEqual(PROC_KEYS);
-      expect(Object.keys(rec.exec!)).toEqual(['file', 'argv', 'cwd', 'argv_truncated']);
+      expect(Object.keys(rec.exec!)).toEqual(['file', 'path', 'argv', 'cwd', 'argv_truncated']);
       expect(rec.v).toBe(1);
       expect(p.tid).toBe(p.pid);
       expect([p.uid, p.gid, p.euid, p.egid]).toEqual([process.getuid!(), process.getgid!(), process.geteuid!(), process.getegid!()]);
@@ -136,7 +136,7 @@ describe('exec records', () => {
     const stat = parseProcStat(statLine);
     const [psSid, psPgid, psTty] = psLine.trim().split(/\s+/);
     const last = r.execs.at(-1);
-    expect(last?.exec?.file).toBe('/bin/true');
+    expect(last?.exec?.file).toBe('/usr/bin/true');
     const p = proc(last);
     expect(p.pid).toBe(stat.pid);
     expect(p.tid).toBe(stat.pid);
@@ -240,7 +240,7 @@ describe('programs of every kind', () => {
     expect(r.exitCode).toBe(3);
     expectGapless(r.records);
     const rec = r.execs.find((e) => e.exec?.file === f);
-    expect(rec?.exec).toEqual({ file: f, argv: [f], cwd: r.dir, argv_truncated: false });
+    expect(rec?.exec).toEqual({ file: f, path: f, argv: [f], cwd: r.dir, argv_truncated: false });
     expect(proc(rec).exe).toBe(fs.realpathSync('/usr/bin/bash'));
     expect(proc(rec).ppid).toBe(proc(r.execs[0]).pid);
   });
@@ -249,7 +249,7 @@ describe('programs of every kind', () => {
     const f = fixture('static_true');
     const r = await run([f]);
     expect(r.exitCode).toBe(0);
-    expect(r.execs.map((e) => e.exec)).toEqual([{ file: f, argv: [f], cwd: r.dir, argv_truncated: false }]);
+    expect(r.execs.map((e) => e.exec)).toEqual([{ file: f, path: f, argv: [f], cwd: r.dir, argv_truncated: false }]);
   });
 
   it('keeps argv bytes exactly: quotes, backslashes, newlines, control characters, UTF-8', async () => {
@@ -288,7 +288,7 @@ os.execv("./prog", ["./prog", "deep"])
     const r = await run([python, '-c', script]);
     expect(r.exitCode).toBe(0);
     const last = r.execs.at(-1)!;
-    expect(last.exec).toEqual({ file: fs.realpathSync('/bin/true'), argv: ['true', 'via-fd'], cwd: r.dir, argv_truncated: false });
+    expect(last.exec).toEqual({ file: fs.realpathSync('/bin/true'), path: '', argv: ['true', 'via-fd'], cwd: r.dir, argv_truncated: false });
     expect(proc(last).exe).toBe(fs.realpathSync(python));
   });
 
@@ -309,7 +309,7 @@ os.execv("./prog", ["./prog", "deep"])
 
     const parent = proc(r.execs[0]);
     expect(r.execs[0]!.exec?.file).toBe(f);
-    const trues = r.execs.filter((e) => e.exec?.file === '/bin/true');
+    const trues = r.execs.filter((e) => e.exec?.file === '/usr/bin/true');
     expect(trues).toHaveLength(16);
     expect(r.execs).toHaveLength(17);
     const pids = trues.map((e) => proc(e).pid);

@@ -26,7 +26,7 @@ export interface JsonRecord {
     exe: string; comm: string;
   };
   net?: { proto: string; family: string; local: { ip: string; port: number }; remote?: { ip: string; port: number } };
-  exec?: { file: string; argv: string[]; cwd: string; argv_truncated: boolean };
+  exec?: { file: string; path: string; argv: string[]; cwd: string; argv_truncated: boolean };
   result?: string;
   run?: Record<string, unknown>;
 }

@@ -17,7 +17,7 @@ const proc: ProcInfo = {
 function execRec(exec: Partial<ExecInfo> = {}, p: Partial<ProcInfo> = {}): EventRecord {
   return {
     v: 1, seq: 8, ts: TS, boot: [1234, 567890], event: 'exec', proc: { ...proc, exe: '/usr/bin/bash', comm: 'bash', ...p },
-    exec: { file: '/usr/bin/ls', argv: ['ls', '-l', '/tmp'], cwd: '/home/u', argv_truncated: false, ...exec },
+    exec: { file: '/usr/bin/ls', path: '/bin/ls', argv: ['ls', '-l', '/tmp'], cwd: '/home/u', argv_truncated: false, id: '1:2', ...exec },
   };
 }
 
@@ -51,7 +51,7 @@ describe('formatJson', () => {
   it('writes an exec record: v,seq,ts,event,proc,exec, and no boot', () => {
     const line = formatJson(execRec());
     expect(keys(line)).toEqual(['v', 'seq', 'ts', 'event', 'proc', 'exec']);
-    expect(JSON.parse(line).exec).toEqual({ file: '/usr/bin/ls', argv: ['ls', '-l', '/tmp'], cwd: '/home/u', argv_truncated: false });
+    expect(JSON.parse(line).exec).toEqual({ file: '/usr/bin/ls', path: '/bin/ls', argv: ['ls', '-l', '/tmp'], cwd: '/home/u', argv_truncated: false });
     expect(line).not.toContain('boot');
     expect(line).not.toContain('\n');
   });
@@ -99,10 +99,10 @@ describe('formatJson', () => {
     const scrambledProc = Object.fromEntries([...PROC_KEYS].reverse().map((k) => [k, (proc as unknown as Record<string, unknown>)[k]])) as unknown as ProcInfo;
     const rec = execRec();
     rec.proc = scrambledProc;
-    rec.exec = { argv_truncated: false, cwd: '/', argv: ['ls'], file: '/usr/bin/ls' } as ExecInfo;
+    rec.exec = { id: '1:2', argv_truncated: false, cwd: '/', argv: ['ls'], path: 'ls', file: '/usr/bin/ls' } as ExecInfo;
     const out = JSON.parse(formatJson(rec));
     expect(Object.keys(out.proc)).toEqual(PROC_KEYS);
-    expect(Object.keys(out.exec)).toEqual(['file', 'argv', 'cwd', 'argv_truncated']);
+    expect(Object.keys(out.exec)).toEqual(['file', 'path', 'argv', 'cwd', 'argv_truncated']);
   });
 
   it('writes start and end records as v,seq,ts,event,run', () => {

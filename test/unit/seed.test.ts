@@ -16,7 +16,7 @@ function netRec(event: EventRecord['event'], net: NetInfo, exe = '/usr/bin/curl'
 function execRec(exec: Partial<ExecInfo>, p: Partial<ProcInfo> = {}): EventRecord {
   return {
     v: 1, seq: 2, ts: '2026-11-25T06:10:00.123456Z', boot: [1234, 567890], event: 'exec', proc: { ...proc, ...p },
-    exec: { file: '/usr/bin/ls', argv: ['ls', '-l', '/tmp'], cwd: '/home/u', argv_truncated: false, ...exec },
+    exec: { file: '/usr/bin/ls', path: '/bin/ls', argv: ['ls', '-l', '/tmp'], cwd: '/home/u', argv_truncated: false, ...exec },
   };
 }
 

@@ -3,9 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { NetlogError } from '../../src/errors.js';
 import type { EventRecord } from '../../src/record/types.js';
-import { argvText, matchExec, parseExecEntry, parseExecList } from '../../src/whitelist/exec.js';
+import { argvPrefixMatches, fileId, matchExec, parseExecEntry, parseExecList } from '../../src/whitelist/exec.js';
 
-function execRec(file: string, argv: string[], ids: { uid?: number; euid?: number } = {}): EventRecord {
+/** An exec record of `file`; its identity is the file's own unless `id` says otherwise. */
+function execRec(file: string, argv: string[], ids: { uid?: number; euid?: number; id?: string } = {}): EventRecord {
   return {
     v: 1,
     seq: 1,
@@ -15,7 +16,7 @@ function execRec(file: string, argv: string[], ids: { uid?: number; euid?: numbe
       pid: 10, tid: 10, ppid: 1, sid: 10, pgid: 10, tty: 'pts/0', uid: ids.uid ?? 1000, gid: 1000,
       euid: ids.euid ?? 1000, egid: 1000, auid: 1000, ses: 1, exe: '/usr/bin/bash', comm: 'bash',
     },
-    exec: { file, argv, cwd: '/home/u', argv_truncated: false },
+    exec: { file, path: file, argv, cwd: '/home/u', argv_truncated: false, id: ids.id ?? fileId(file) },
   };
 }
 
@@ -61,9 +62,10 @@ describe('parseExecList', () => {
 });
 
 describe('matchExec', () => {
-  it('builds the argv text as execlog did', () => {
-    expect(argvText(['ls', '-l', '/tmp'])).toBe('ls -l /tmp ');
-    expect(argvText([])).toBe('');
+  it('takes the identity of the entry\'s file when the entry is read', () => {
+    expect(parseExecEntry('/usr/bin/ls').id).toBe(fileId('/usr/bin/ls'));
+    expect(parseExecEntry('/usr/bin/ls').id).toMatch(/^\d+:\d+$/);
+    expect(parseExecEntry('/no/such/program').id).toBeUndefined();
   });
 
   type Row = [string, string, EventRecord, boolean, boolean];
@@ -80,7 +82,19 @@ describe('matchExec', () => {
     ['prefix is a prefix, not a substring', '/usr/bin/ls|-l', ls, false, false],
     ['longer than argv', '/usr/bin/ls|ls -l /tmp /var', ls, false, false],
     ['prefix with the right argv but other file', '/bin/ls|ls -l', ls, false, false],
-    ['non-ASCII prefix', '/usr/bin/echo|echo héllo', execRec('/usr/bin/echo', ['echo', 'héllo wörld']), false, true],
+    ['non-ASCII prefix', '/usr/bin/echo|echo héllo', execRec('/usr/bin/echo', ['echo', 'héllo', 'wörld']), false, true],
+    ['last word is a byte prefix of its argument', '/usr/bin/ls|ls -l /t', ls, false, true],
+    // identity: the same path with another file behind it (a bind mount in a user namespace)
+    ['same path, other file', '/usr/bin/ls', execRec('/usr/bin/ls', ['ls'], { id: '1:1' }), false, false],
+    ['same path, no identity', '/usr/bin/ls', execRec('/usr/bin/ls', ['ls'], { id: '' }), false, false],
+    ['entry whose file did not exist when read', '/no/such/program', execRec('/no/such/program', ['x'], { id: '0:0' }), false, false],
+    // argument by argument: a space in the prefix is a boundary between two arguments only
+    ['one argument with spaces does not stand in for several', '/usr/bin/bash|bash /opt/backup.sh', execRec('/usr/bin/bash', ['bash /opt/backup.sh', '-c', 'payload']), false, false],
+    ['nor with a trailing space', '/usr/bin/bash|bash /opt/backup.sh ', execRec('/usr/bin/bash', ['bash /opt/backup.sh', '-c', 'payload']), false, false],
+    ['nor as the last word', '/usr/bin/echo|echo a', execRec('/usr/bin/echo', ['echo a b']), false, false],
+    ['the real argv is hidden', '/usr/bin/bash|bash /opt/backup.sh ', execRec('/usr/bin/bash', ['bash', '/opt/backup.sh']), false, true],
+    ['an empty argument is a word', '/usr/bin/ls|ls  -l', execRec('/usr/bin/ls', ['ls', '', '-l']), false, true],
+    ['an empty argument is not skipped', '/usr/bin/ls|ls  -l', execRec('/usr/bin/ls', ['ls', '-l']), false, false],
     // root is always recorded unless whitelist_include_root
     ['uid 0', '/usr/bin/ls', execRec('/usr/bin/ls', ['ls'], { uid: 0 }), false, false],
     ['euid 0 (setuid)', '/usr/bin/ls', execRec('/usr/bin/ls', ['ls'], { euid: 0 }), false, false],
@@ -91,6 +105,16 @@ describe('matchExec', () => {
 
   it.each(rows)('%s: %s', (_, entry, record, includeRoot, expected) => {
     expect(matchExec([parseExecEntry(entry)], record, includeRoot)).toBe(expected);
+  });
+
+  it('argvPrefixMatches: whole arguments, the last word a byte prefix unless a space ends the prefix', () => {
+    expect(argvPrefixMatches('ls', ['ls'])).toBe(true);
+    expect(argvPrefixMatches('l', ['ls'])).toBe(true);
+    expect(argvPrefixMatches('l ', ['ls'])).toBe(false);
+    expect(argvPrefixMatches('ls ', ['ls'])).toBe(true);
+    expect(argvPrefixMatches('ls -', ['ls', '-l'])).toBe(true);
+    expect(argvPrefixMatches('ls -', ['ls'])).toBe(false);
+    expect(argvPrefixMatches('x', [])).toBe(false);
   });
 
   it('matches when any entry of a list does', () => {
