@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages netlog needs when they are missing: to build
 # (cmake, g++, make, python3), to test (curl, tmux, iproute2, util-linux,
-# procps, rsyslog) and, with the argument "bench", to benchmark (strace).
+# procps, rsyslog, openssh-server, openssh-client, sudo) and, with the argument "bench", to benchmark (strace).
 # Runs as npm's preinstall step and from .ci/run; does nothing when all is there.
 set -euo pipefail
 
@@ -19,6 +19,10 @@ want ss iproute2
 want setpriv util-linux
 want ps procps
 want rsyslogd rsyslog
+# Login-session tests: a real sshd on loopback, its client, sudo.
+want sshd openssh-server
+want ssh openssh-client
+want sudo sudo
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
 if [ "${1:-}" = bench ]; then
   want strace strace

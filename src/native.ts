@@ -74,11 +74,45 @@ export interface LaunchError extends Error {
   errnoName?: string;
 }
 
+/** attach(): a listener received from netlog-shell, supervised like a spawned session. */
+export interface AttachOptions {
+  traps: Traps;
+  probes: number;
+  argvMax: number;
+}
+
+/** A registration on netlogd's socket, with the login's facts read from /proc/PID of the peer. */
+export interface DaemonConnection {
+  fd: number; // -1 when refused (error set)
+  pid: number;
+  peerUid: number;
+  error?: string;
+  uid?: number;
+  gid?: number;
+  euid?: number;
+  tty?: string | null;
+  auid?: number | null;
+  ses?: number | null;
+  exe?: string;
+  argv?: string[];
+  sshConnection?: string | null;
+}
+
 interface Addon {
   /** onMessages gets each batch as one JSON text of NativeMessage[] (cheaper than N-API objects). */
   spawn(options: SpawnOptions, onMessages: (batchJson: string) => void): NativeSession;
   sendDatagram(path: string, data: Buffer): string;
   lookupUser(name: string): UserInfo | null;
+  /** Supervises a listener that another process handed over; the session has no pid of ours (kill() is a no-op). */
+  attach(listenerFd: number, options: AttachOptions, onMessages: (batchJson: string) => void): NativeSession;
+  /** The BPF program of the filter for these traps (struct sock_filter[]), for netlog-shell. */
+  exportFilter(traps: Traps): Buffer;
+  daemonListen(path: string): number;
+  daemonServe(listenFd: number, onConnection: (c: DaemonConnection) => void): void;
+  daemonHandshake(fd: number, payload: Buffer, onDone: (r: { listener?: number; error?: string }) => void): void;
+  daemonAck(fd: number): string;
+  daemonClose(fd: number): void;
+  daemonShutdown(listenFd: number): void;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
