@@ -7,6 +7,9 @@
 #include "daemon_socket.h"
 
 #include <fcntl.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,7 +18,9 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "filter.h"
@@ -359,6 +364,111 @@ Napi::Value ExportFilter(const Napi::CallbackInfo& info) {
   return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(prog.data()), prog.size() * sizeof(sock_filter));
 }
 
+// The real shell's exit status: netlogd is not its parent (sshd, login or su
+// is), so it listens to the kernel's proc connector (PROC_EVENT_EXIT, root
+// with CAP_NET_ADMIN; see connector docs in the kernel tree) for the pids of
+// its sessions. Events can be dropped under load (ENOBUFS): the status is
+// then unknown, never wrong.
+std::mutex g_watch_mu;
+std::unordered_set<pid_t> g_watched;
+
+struct ExitEvent {
+  pid_t pid;
+  uint32_t status;  // as waitpid(2) reports it
+};
+
+void ExitLoop(int nl, Napi::ThreadSafeFunction tsfn) {
+  BlockSignals();
+  alignas(nlmsghdr) char buf[8192];
+  for (;;) {
+    ssize_t n = recv(nl, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR || errno == ENOBUFS) continue;
+      break;
+    }
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<size_t>(n)); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_event))) continue;
+      auto* cn = static_cast<cn_msg*>(NLMSG_DATA(h));
+      if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC) continue;
+      proc_event ev;
+      memcpy(&ev, cn->data, sizeof ev);
+      if (ev.what != proc_event::PROC_EVENT_EXIT) continue;
+      pid_t pid = ev.event_data.exit.process_tgid;
+      if (ev.event_data.exit.process_pid != pid) continue;  // a thread, not the process
+      {
+        std::lock_guard<std::mutex> lk(g_watch_mu);
+        if (g_watched.erase(pid) == 0) continue;
+      }
+      auto* e = new ExitEvent{pid, ev.event_data.exit.exit_code};
+      napi_status st = tsfn.BlockingCall(e, [](Napi::Env env, Napi::Function cb, ExitEvent* e) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("pid", Napi::Number::New(env, e->pid));
+        o.Set("status", Napi::Number::New(env, e->status));
+        delete e;
+        cb.Call({o});
+      });
+      if (st != napi_ok) {
+        delete e;
+        tsfn.Release();
+        return;
+      }
+    }
+  }
+  tsfn.Release();
+}
+
+// daemonWatchExits(onExit) -> "" or why exit statuses cannot be known.
+Napi::Value WatchExits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  if (nl < 0) return Napi::String::New(env, ErrText("socket(NETLINK_CONNECTOR)", errno));
+  sockaddr_nl sa{};
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = CN_IDX_PROC;
+  sa.nl_pid = 0;
+  int rcvbuf = 4 << 20;
+  setsockopt(nl, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);  // best effort: fewer ENOBUFS
+  if (bind(nl, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    int err = errno;
+    close(nl);
+    return Napi::String::New(env, ErrText("bind(CN_IDX_PROC)", err));
+  }
+  alignas(nlmsghdr) char req[NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
+  auto* h = reinterpret_cast<nlmsghdr*>(req);
+  h->nlmsg_len = sizeof req;
+  h->nlmsg_type = NLMSG_DONE;
+  auto* cn = static_cast<cn_msg*>(NLMSG_DATA(h));
+  cn->id.idx = CN_IDX_PROC;
+  cn->id.val = CN_VAL_PROC;
+  cn->len = sizeof(proc_cn_mcast_op);
+  proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
+  memcpy(cn->data, &op, sizeof op);
+  if (send(nl, req, sizeof req, 0) != static_cast<ssize_t>(sizeof req)) {
+    int err = errno;
+    close(nl);
+    return Napi::String::New(env, ErrText("PROC_CN_MCAST_LISTEN", err));
+  }
+  auto tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "netlogd-exits", 0, 1);
+  tsfn.Unref(env);  // does not keep netlogd alive by itself
+  if (!StartThread([nl, tsfn] { ExitLoop(nl, tsfn); })) {
+    int err = errno;
+    close(nl);
+    tsfn.Release();
+    return Napi::String::New(env, ErrText("pthread_create", err));
+  }
+  return Napi::String::New(env, "");
+}
+
+// daemonWatchPid(pid, on): report (or stop reporting) the exit of pid.
+Napi::Value WatchPid(const Napi::CallbackInfo& info) {
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  bool on = info[1].As<Napi::Boolean>().Value();
+  std::lock_guard<std::mutex> lk(g_watch_mu);
+  if (on) g_watched.insert(pid);
+  else g_watched.erase(pid);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void RegisterDaemonSocket(Napi::Env env, Napi::Object exports) {
@@ -368,6 +478,8 @@ void RegisterDaemonSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("daemonAck", Napi::Function::New(env, Ack));
   exports.Set("daemonClose", Napi::Function::New(env, CloseFd));
   exports.Set("daemonShutdown", Napi::Function::New(env, Shutdown));
+  exports.Set("daemonWatchExits", Napi::Function::New(env, WatchExits));
+  exports.Set("daemonWatchPid", Napi::Function::New(env, WatchPid));
   exports.Set("exportFilter", Napi::Function::New(env, ExportFilter));
 }
 

@@ -113,6 +113,9 @@ interface Addon {
   daemonAck(fd: number): string;
   daemonClose(fd: number): void;
   daemonShutdown(listenFd: number): void;
+  /** Starts watching process exits (proc connector); '' or why exit statuses cannot be known. */
+  daemonWatchExits(onExit: (e: { pid: number; status: number }) => void): string;
+  daemonWatchPid(pid: number, on: boolean): void;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -4,6 +4,7 @@
 // session's records into one gapless stream (docs/login-sessions.md).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetlogError } from '../errors.js';
@@ -102,6 +103,26 @@ interface LiveSession {
   id: string;
   supervision: Supervision;
   start: LoginStart;
+  /** The real shell's wait status, once the proc connector told. */
+  status?: number;
+  /** The session is over; its end record waits (briefly) for the status. */
+  ending?: NodeJS.Timeout;
+}
+
+// The exit event is sent before the shell is reaped, and the session ends
+// only once it is: it comes first unless the proc connector dropped it.
+const EXIT_STATUS_GRACE_MS = 200;
+
+function signalName(n: number): string {
+  const entry = Object.entries(osConstants.signals).find(([, v]) => v === n);
+  return entry ? entry[0] : `SIG${n}`;
+}
+
+/** exit_code and signal as netlog-run's end record has them (128+N for a signal N). */
+function exitOf(status: number | undefined): { exit_code: number | null; signal: string | null } {
+  if (status === undefined) return { exit_code: null, signal: null };
+  const sig = status & 0x7f;
+  return sig === 0 ? { exit_code: (status >> 8) & 0xff, signal: null } : { exit_code: 128 + sig, signal: signalName(sig) };
 }
 
 export async function daemonMain(argv: string[]): Promise<void> {
@@ -184,13 +205,25 @@ export async function daemonMain(argv: string[]): Promise<void> {
     return writer.write([asWritable(rec)], refusable);
   };
 
+  const byPid = new Map<number, LiveSession>();
   const endSession = (s: LiveSession, reason: LoginEnd['reason']): void => {
     if (!sessions.delete(s.id)) return;
+    if (s.ending) clearTimeout(s.ending);
+    if (byPid.get(s.start.pid) === s) byPid.delete(s.start.pid);
+    addon.daemonWatchPid(s.start.pid, false);
     writeLogin('end', s.id, {
-      user: s.start.user, pid: s.start.pid, exit_code: null, signal: null, reason, hidden: s.supervision.counts.hidden,
+      user: s.start.user, pid: s.start.pid, ...exitOf(s.status), reason, hidden: s.supervision.counts.hidden,
     });
     s.supervision.close();
   };
+  const exitWatch = addon.daemonWatchExits((e) => {
+    const s = byPid.get(e.pid);
+    if (!s) return;
+    byPid.delete(e.pid);
+    s.status = e.status;
+    if (s.ending) endSession(s, 'exit');
+  });
+  if (exitWatch !== '') say(`the exit status of sessions will not be known: ${exitWatch}`);
 
   const onConnection = (c: DaemonConnection): void => {
     if (c.error !== undefined || c.uid === undefined) {
@@ -225,7 +258,10 @@ export async function daemonMain(argv: string[]): Promise<void> {
         onExit() {},
         onStopped() {},
         onEnd() {
-          if (live) endSession(live, 'exit');
+          const s = live;
+          if (!s) return;
+          if (s.status !== undefined || exitWatch !== '') endSession(s, 'exit');
+          else s.ending = setTimeout(() => endSession(s, 'exit'), EXIT_STATUS_GRACE_MS);
         },
         onWarning(text) {
           say(`session ${id} (${start.user}): ${text}`);
@@ -247,6 +283,8 @@ export async function daemonMain(argv: string[]): Promise<void> {
       }
       live = { id, supervision, start };
       sessions.set(id, live);
+      byPid.set(c.pid, live);
+      addon.daemonWatchPid(c.pid, true);
       const ack = addon.daemonAck(c.fd);
       if (ack !== 'ok') say(`session ${id} (${start.user}): ack not delivered (${ack}); netlog-shell is gone`);
     });
