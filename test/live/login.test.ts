@@ -1,0 +1,352 @@
+// Login sessions (docs/login-sessions.md): netlog install, netlogd and
+// netlog-shell with a real Debian sshd on a loopback port (key login, PAM),
+// su -l, sudo, scp/sftp, an interactive pty through tmux, and what a user must
+// not be able to do. netlog-shell has netlogd's socket compiled in, so the
+// test's netlogd listens on the real /run/netlog/netlogd.sock: the file is
+// skipped when a netlogd already runs there. A test user, sshd, a sudoers.d
+// file and an /etc/shells line are created here and removed after.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRecords, ROOT, tempDir, waitFor, waitForAsync, type JsonRecord } from './harness.js';
+
+const NETLOG = path.join(ROOT, 'bin', 'netlog.js');
+const SOCKET = '/run/netlog/netlogd.sock';
+const SSHD = '/usr/sbin/sshd';
+
+function missing(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (setuid helper, useradd, sshd)';
+  for (const tool of [SSHD, '/usr/bin/ssh', '/usr/bin/scp', '/usr/bin/sftp', '/usr/bin/sudo', '/usr/bin/tmux', '/usr/sbin/useradd', '/usr/bin/su']) {
+    if (!fs.existsSync(tool)) return `${tool} is missing (scripts/setup-system.sh installs it)`;
+  }
+  if (fs.existsSync(SOCKET)) return `${SOCKET} exists: a netlogd runs on this machine, and netlog-shell's socket is compiled in`;
+  if (!fs.existsSync(path.join(ROOT, 'build', 'shell', 'netlog-shell'))) return 'build/shell/netlog-shell is not built';
+  return undefined;
+}
+const skip = missing();
+
+interface Login {
+  v: number;
+  seq: number;
+  event: string;
+  session?: string;
+  login?: Record<string, unknown>;
+  run?: Record<string, unknown>;
+  proc?: JsonRecord['proc'];
+  exec?: JsonRecord['exec'];
+}
+
+let dir = '';
+let prefix = '';
+let shellPath = '';
+let log = '';
+let conf = '';
+let user = '';
+let uid = -1;
+let port = 0;
+let sshd: ResultPromise | undefined;
+let daemon: ResultPromise | undefined;
+let madeRunSshd = false;
+let sudoers = '';
+let tmuxSocket = '';
+
+function records(): Login[] {
+  return readRecords(log) as unknown as Login[];
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return p;
+}
+
+async function startDaemon(): Promise<void> {
+  daemon = execa(process.execPath, [NETLOG, 'daemon', '-c', conf], { reject: false, stdin: 'ignore' });
+  await waitFor(() => fs.existsSync(SOCKET) || daemon!.exitCode !== null, 20_000, 'netlogd to listen');
+  if (!fs.existsSync(SOCKET)) throw new Error(`netlogd did not start: ${String((await daemon).stderr)}`);
+}
+
+async function stopDaemon(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+  if (!daemon) return;
+  daemon.kill(signal);
+  await daemon;
+  daemon = undefined;
+}
+
+const SSH_OPTS = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+
+function sshArgs(): string[] {
+  return [...SSH_OPTS, '-i', path.join(dir, 'userkey'), '-p', String(port), `${user}@127.0.0.1`];
+}
+
+async function ssh(command: string, input?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await execa('ssh', [...sshArgs(), command], { reject: false, timeout: 30_000, ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Runs a command as the test user without a login (outside any session). */
+async function asUser(args: string[], env: Record<string, string> = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...args], {
+    reject: false, timeout: 30_000, stdin: 'ignore', cwd: dir, env: { PATH: '/usr/bin:/bin', ...env }, extendEnv: false,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+function sessionsOf(recs: Login[], pred: (start: Login) => boolean): { start: Login; records: Login[] }[] {
+  return recs
+    .filter((r) => r.event === 'start' && r.login && pred(r))
+    .map((start) => ({ start, records: recs.filter((r) => r.session === start.session) }));
+}
+
+function execs(recs: Login[]): Login[] {
+  return recs.filter((r) => r.event === 'exec');
+}
+
+/** The session whose start record's argv contains `marker`, once its end record is written. */
+async function finishedSession(marker: string): Promise<{ start: Login; records: Login[] }> {
+  const find = () => sessionsOf(records(), (s) => JSON.stringify(s.login!.argv).includes(marker))[0];
+  await waitFor(() => find()?.records.some((r) => r.event === 'end') ?? false, 15_000, `the end of the session running ${marker}`);
+  return find()!;
+}
+
+describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  beforeAll(async () => {
+    dir = tempDir();
+    fs.chmodSync(dir, 0o755); // the user's home is inside
+    prefix = path.join(dir, 'prefix');
+    shellPath = path.join(prefix, 'libexec', 'netlog', 'netlog-shell');
+    fs.mkdirSync(path.join(dir, 'log'), { mode: 0o700 });
+    log = path.join(dir, 'log', 'netlog.jsonl');
+    conf = path.join(dir, 'netlogd.conf');
+    fs.writeFileSync(conf, `output = ${log}\nlogin_shell = /bin/bash\n`);
+    user = `nlt${process.pid % 100000}`;
+    const inst = await execa(process.execPath, [NETLOG, 'install', '--prefix', prefix], { reject: false });
+    if (inst.exitCode !== 0) throw new Error(`netlog install failed: ${String(inst.stderr)}`);
+    await execa('useradd', ['-m', '-d', path.join(dir, 'home'), '-s', shellPath, '-p', '*', user]);
+    uid = Number((await execa('id', ['-u', user])).stdout);
+    const home = path.join(dir, 'home');
+    fs.writeFileSync(path.join(home, '.bash_profile'), "PS1='nl$ '\nHISTFILE=/dev/null\n");
+    fs.chownSync(path.join(home, '.bash_profile'), uid, uid);
+    sudoers = `/etc/sudoers.d/netlog-test-${process.pid}`;
+    fs.writeFileSync(sudoers, `${user} ALL=(root) NOPASSWD: /usr/bin/id\n`, { mode: 0o440 });
+
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'hostkey')]);
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'userkey')]);
+    fs.mkdirSync(path.join(dir, 'keys'));
+    fs.copyFileSync(path.join(dir, 'userkey.pub'), path.join(dir, 'keys', user));
+    fs.chmodSync(path.join(dir, 'keys', user), 0o644);
+    port = await freePort();
+    fs.writeFileSync(path.join(dir, 'sshd_config'), [
+      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(dir, 'hostkey')}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
+      'UsePAM yes', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
+      `AuthorizedKeysFile ${path.join(dir, 'keys')}/%u`,
+      // The keys live under /tmp (world-writable), which StrictModes refuses.
+      'StrictModes no', `AllowUsers ${user}`, 'Subsystem sftp /usr/lib/openssh/sftp-server', 'LogLevel INFO', '',
+    ].join('\n'));
+    if (!fs.existsSync('/run/sshd')) {
+      fs.mkdirSync('/run/sshd', { mode: 0o755 });
+      madeRunSshd = true;
+    }
+    await startDaemon();
+    sshd = execa(SSHD, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { reject: false, stdin: 'ignore', all: true });
+    let out = '';
+    sshd.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('Server listening') || sshd!.exitCode !== null, 20_000, 'sshd to listen');
+    if (!out.includes('Server listening')) throw new Error(`sshd did not start: ${out}`);
+  });
+
+  afterAll(async () => {
+    if (tmuxSocket) await execa('tmux', ['-L', tmuxSocket, '-f', '/dev/null', 'kill-server'], { reject: false });
+    sshd?.kill('SIGTERM');
+    if (sshd) await sshd;
+    await stopDaemon();
+    // Processes the user still has (a session left behind by a failed test), by pid.
+    const left = await execa('ps', ['-u', String(uid), '-o', 'pid='], { reject: false });
+    for (const pid of String(left.stdout).split('\n').map(Number).filter((p) => p > 0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (user) await execa('userdel', ['-r', '-f', user], { reject: false });
+    if (sudoers) fs.rmSync(sudoers, { force: true });
+    if (prefix) await execa(process.execPath, [NETLOG, 'install', '--prefix', prefix, '--uninstall'], { reject: false });
+    if (madeRunSshd) fs.rmSync('/run/sshd', { recursive: true, force: true });
+    fs.rmSync('/run/netlog', { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('netlog install puts netlog-shell in place setuid root, lists it in /etc/shells, and a second run changes nothing', async () => {
+    const st = fs.statSync(shellPath);
+    expect(st.uid).toBe(0);
+    expect(st.mode & 0o7777).toBe(0o4755);
+    expect(fs.readFileSync('/etc/shells', 'utf8').split('\n').filter((l) => l === shellPath)).toHaveLength(1);
+    const again = await execa(process.execPath, [NETLOG, 'install', '--prefix', prefix]);
+    expect(String(again.stdout)).toContain('is up to date');
+    expect(String(again.stdout)).toContain(`usermod -s ${shellPath} USER`);
+    expect(fs.readFileSync('/etc/shells', 'utf8').split('\n').filter((l) => l === shellPath)).toHaveLength(1);
+  });
+
+  it('ssh host CMD: the commands are recorded with uid, euid and the login auid; the exit status passes through', async () => {
+    const r = await ssh('id -u; /bin/echo ssh-cmd-marker; exit 3');
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe(`${uid}\nssh-cmd-marker`);
+    const s = await finishedSession('ssh-cmd-marker');
+    expect(s.start.login).toMatchObject({ user, uid, tty: null, auid: uid, client: { ip: '127.0.0.1' }, shell: '/bin/bash' });
+    const echo = execs(s.records).find((e) => e.exec!.argv.join(' ') === '/bin/echo ssh-cmd-marker')!;
+    expect(echo.proc).toMatchObject({ uid, euid: uid, auid: uid });
+    // The real shell is the session's first exec, by netlog-shell, already as the user.
+    const first = execs(s.records)[0]!;
+    expect(first.exec!.argv).toEqual(['bash', '-c', 'id -u; /bin/echo ssh-cmd-marker; exit 3']);
+    expect(first.proc).toMatchObject({ uid, euid: uid, comm: 'netlog-shell' });
+    expect(s.records.at(-1)!.login).toMatchObject({ exit_code: 3, signal: null, reason: 'exit' });
+  });
+
+  it('su -l USER -c CMD is a supervised login too', async () => {
+    const r = await execa('su', ['-l', user, '-c', '/bin/echo su-marker; id -un'], { reject: false, timeout: 30_000 });
+    expect(r.exitCode).toBe(0);
+    expect(String(r.stdout)).toBe(`su-marker\n${user}`);
+    const s = await finishedSession('su-marker');
+    expect(s.start.login!.argv).toEqual(['-netlog-shell', '-c', '/bin/echo su-marker; id -un']);
+    expect(execs(s.records)[0]!.exec!.argv[0]).toBe('-bash'); // still a login shell
+    expect(execs(s.records).some((e) => e.exec!.argv.join(' ') === 'id -un' && e.proc!.uid === uid)).toBe(true);
+  });
+
+  it('sudo works inside the session: the sudo exec and the root command it runs (euid 0) are recorded', async () => {
+    const r = await ssh('sudo -n /usr/bin/id -u; echo sudo-marker');
+    expect(r.stdout).toBe('0\nsudo-marker');
+    const s = await finishedSession('sudo-marker');
+    const sudo = execs(s.records).find((e) => e.exec!.file === '/usr/bin/sudo')!;
+    expect(sudo.proc).toMatchObject({ uid, euid: uid });
+    const id = execs(s.records).find((e) => e.exec!.file === '/usr/bin/id' && e.proc!.exe === '/usr/bin/sudo')!;
+    expect(id.exec!.argv).toEqual(['/usr/bin/id', '-u']);
+    expect(id.proc).toMatchObject({ euid: 0, auid: uid });
+  });
+
+  it('scp and sftp work through the login shell', async () => {
+    const src = path.join(dir, 'payload.txt');
+    fs.writeFileSync(src, 'payload through netlog-shell\n'.repeat(1000));
+    const up = await execa('scp', ['-q', ...SSH_OPTS, '-i', path.join(dir, 'userkey'), '-P', String(port), src, `${user}@127.0.0.1:up.txt`], { reject: false, timeout: 30_000 });
+    expect(up.exitCode).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'home', 'up.txt'), 'utf8')).toBe(fs.readFileSync(src, 'utf8'));
+    const back = path.join(dir, 'back.txt');
+    const sftp = await execa('sftp', ['-q', ...SSH_OPTS, '-i', path.join(dir, 'userkey'), '-P', String(port), '-b', '-', `${user}@127.0.0.1`], {
+      input: `get up.txt ${back}\n`, reject: false, timeout: 30_000,
+    });
+    expect(sftp.exitCode).toBe(0);
+    expect(fs.readFileSync(back, 'utf8')).toBe(fs.readFileSync(src, 'utf8'));
+    await waitFor(() => execs(records()).some((e) => e.exec!.file === '/usr/lib/openssh/sftp-server' && e.proc!.uid === uid), 10_000, 'the sftp-server exec');
+  });
+
+  it('an interactive ssh pty: Ctrl-C ends the foreground job, not the session; the exit status comes back', async () => {
+    tmuxSocket = `netlog-login-${process.pid}`;
+    const tmux = async (...args: string[]) => String((await execa('tmux', ['-L', tmuxSocket, '-f', '/dev/null', ...args], { timeout: 10_000 })).stdout);
+    const screen = () => tmux('capture-pane', '-p', '-J', '-t', 'login');
+    const command = ['ssh', '-tt', ...sshArgs()].map((a) => `'${a}'`).join(' ');
+    await tmux('new-session', '-d', '-s', 'login', '-x', '120', '-y', '40', `${command}; echo SSH-RC=$?; sleep 600`);
+    await waitForAsync(async () => /nl\$ $/m.test(await screen()), 20_000, 'the prompt');
+    await tmux('send-keys', '-t', 'login', 'sleep 300', 'Enter');
+    await waitFor(() => execs(records()).some((e) => e.exec!.argv.join(' ') === 'sleep 300' && e.proc!.uid === uid), 10_000, 'sleep 300 exec');
+    const sleep = execs(records()).find((e) => e.exec!.argv.join(' ') === 'sleep 300')!;
+    expect(sleep.proc!.tty).toMatch(/^pts\/\d+$/);
+    await tmux('send-keys', '-t', 'login', 'C-c');
+    await waitFor(() => !fs.existsSync(`/proc/${sleep.proc!.pid}`), 10_000, 'sleep to end on Ctrl-C');
+    await tmux('send-keys', '-t', 'login', '/bin/echo still-here', 'Enter');
+    await waitForAsync(async () => (await screen()).includes('\nstill-here'), 10_000, 'the shell to go on');
+    await tmux('send-keys', '-t', 'login', 'exit 5', 'Enter');
+    await waitForAsync(async () => (await screen()).includes('SSH-RC=5'), 10_000, 'ssh to exit 5');
+    const s = sessionsOf(records(), (st) => st.session === sleep.session)[0]!;
+    expect(s.start.login!.tty).toMatch(/^pts\/\d+$/);
+  });
+
+  it('the user cannot read or write the log, reach the socket, or signal netlogd (outside and inside a session)', async () => {
+    const pid = daemon!.pid!;
+    for (const r of [await asUser(['cat', log]), await asUser(['sh', '-c', `echo x >> ${log}`]), await ssh(`cat ${log}`)]) {
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/Permission denied/);
+    }
+    const conn = await asUser(['python3', '-c', `import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect('${SOCKET}')`]);
+    expect(conn.stderr).toMatch(/PermissionError/);
+    const outside = await asUser(['kill', '-TERM', String(pid)]);
+    expect(outside.stderr).toMatch(/Operation not permitted/);
+    const inside = await ssh(`kill -KILL ${pid}; echo rc=$?`);
+    expect(inside.stdout).toBe('rc=1');
+    expect(fs.existsSync(`/proc/${pid}`) && daemon!.exitCode === null).toBe(true);
+  });
+
+  it('netlog-shell runs nothing as root for a user: argv, environment, -c input, a symlinked shell', async () => {
+    const link = path.join(dir, 'home', '-sh');
+    fs.symlinkSync(shellPath, link);
+    const tries: string[][] = [
+      [shellPath, '-c', 'id -u; id -ru'],
+      [shellPath, '-c', "id -u\n: '\u0001;$(id -u)' \\; -c"],
+      [link, '-c', 'id -u'],
+      ['bash', '-c', `exec -a -/bin/sh ${shellPath} -c 'id -u'`],
+      ['env', `SHELL=/bin/sh`, 'BASH_ENV=/dev/null', 'LD_PRELOAD=/nonexistent.so', shellPath, '-c', 'id -u'],
+    ];
+    for (const t of tries) {
+      const r = await asUser(t, { HOME: path.join(dir, 'home') });
+      expect(r.exitCode, `${t.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.split('\n').filter((l) => /^\d+$/.test(l)).every((l) => Number(l) === uid)).toBe(true);
+      expect(r.stdout).toMatch(new RegExp(`^${uid}$`, 'm'));
+    }
+    // The environment reaches the real shell as given, SHELL excepted.
+    const env = await asUser([shellPath, '-c', 'echo "$SHELL $TMPDIR"'], { TMPDIR: '/tmp/x', SHELL: '/bin/false' });
+    expect(env.stdout).toBe('/bin/bash /tmp/x');
+    // Inside a session (already under a filter) it refuses rather than nest.
+    const nested = await ssh(`${shellPath} -c 'echo nested-ran'`);
+    expect(nested.stdout).not.toContain('nested-ran');
+    expect(nested.stderr).toContain('netlog-shell: already running under a seccomp filter');
+  });
+
+  it('killing netlogd mid-session makes the trapped calls fail; a new netlogd clears the stale socket', async () => {
+    const sub = execa('ssh', [...sshArgs(), 'echo ready; read line; /usr/bin/id -u; echo "id-rc=$?"'], { reject: false, timeout: 30_000 });
+    let out = '';
+    sub.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('ready'), 15_000, 'the session to start');
+    await stopDaemon('SIGKILL');
+    expect(fs.existsSync(SOCKET)).toBe(true); // left behind by the kill
+    sub.stdin!.end('go\n');
+    const r = await sub;
+    expect(String(r.stdout)).not.toMatch(new RegExp(`^${uid}$`, 'm'));
+    expect(String(r.stdout)).toMatch(/id-rc=12[67]/);
+    expect(String(r.stderr)).toMatch(/Function not implemented/);
+    await startDaemon();
+    expect((await ssh('echo back')).stdout).toBe('back');
+  });
+
+  it('a login while netlogd is stopped is refused and runs nothing; SIGTERM ends live sessions in the log', async () => {
+    const held = execa('ssh', [...sshArgs(), 'echo ready; read line'], { reject: false, timeout: 30_000 });
+    let out = '';
+    held.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('ready'), 15_000, 'the session to start');
+    await stopDaemon('SIGTERM');
+    expect(fs.existsSync(SOCKET)).toBe(false);
+    const marker = path.join(dir, 'home', 'marker');
+    const r = await ssh(`touch ${marker}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^netlog-shell: cannot reach netlogd at \/run\/netlog\/netlogd.sock; login refused: /m);
+    expect(fs.existsSync(marker)).toBe(false);
+    const su = await execa('su', ['-l', user, '-c', `touch ${marker}`], { reject: false, timeout: 30_000 });
+    expect(su.exitCode).not.toBe(0);
+    expect(fs.existsSync(marker)).toBe(false);
+    held.stdin!.end('\n');
+    await held;
+    const recs = records();
+    const last = recs.at(-1)!;
+    expect(last).toMatchObject({ event: 'end', run: { signal: 'SIGTERM' } });
+    expect(recs.some((x) => x.event === 'end' && (x.login as { reason?: string } | undefined)?.reason === 'netlogd stopped')).toBe(true);
+    // Each start of netlogd numbers its records 1, 2, 3... without a gap.
+    let expected = 0;
+    for (const x of recs) {
+      if (x.event === 'start' && x.run) expected = 0;
+      expect(x.seq).toBe(++expected);
+    }
+    await startDaemon();
+  });
+});
