@@ -173,18 +173,20 @@ export async function daemonMain(argv: string[]): Promise<void> {
   const runRecord = (event: RunRecord['event'], run: RunRecord['run']): RunRecord => ({
     v: 1, seq: 0, ts: isoMicros(nowMicros()), event, run,
   });
-  if (!writer.write([runRecord('start', {
-    version: version(), pid: process.pid, command: ['netlog', 'daemon', ...argv], uid: 0, config_digest: dc.config.digest,
-  })], 0)) {
-    say(`cannot write the log ${dc.output}; not starting`);
-    process.exit(1);
-  }
-
+  // The socket first: a netlogd that cannot listen leaves no start record.
   let listenFd: number;
   try {
     listenFd = addon.daemonListen(dc.socket);
   } catch (err) {
     say((err as Error).message);
+    process.exit(1);
+  }
+
+  if (!writer.write([runRecord('start', {
+    version: version(), pid: process.pid, command: ['netlog', 'daemon', ...argv], uid: 0, config_digest: dc.config.digest,
+  })], 0)) {
+    say(`cannot write the log ${dc.output}; not starting`);
+    fs.rmSync(dc.socket, { force: true });
     process.exit(1);
   }
 

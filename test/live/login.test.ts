@@ -270,8 +270,14 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).toMatch(/Permission denied/);
     }
-    const conn = await asUser(['python3', '-c', `import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect('${SOCKET}')`]);
+    const conn = await asUser(['/usr/bin/python3', '-c', `import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect('${SOCKET}')`]);
     expect(conn.stderr).toMatch(/PermissionError/);
+    // Even a non-root process that gets past the socket's mode (CAP_DAC_OVERRIDE)
+    // is dropped by netlogd's SO_PEERCRED check: no filter message, just EOF.
+    const capped = await execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=+dac_override', '--ambient-caps=+dac_override', '--',
+      '/usr/bin/python3', '-c', `import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect('${SOCKET}'); s.settimeout(10); print('got', len(s.recv(65536)))`],
+    { reject: false, timeout: 30_000 });
+    expect(capped.stdout).toBe('got 0');
     const outside = await asUser(['kill', '-TERM', String(pid)]);
     expect(outside.stderr).toMatch(/Operation not permitted/);
     const inside = await ssh(`kill -KILL ${pid}; echo rc=$?`);
@@ -335,6 +341,23 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     const su = await execa('su', ['-l', user, '-c', `touch ${marker}`], { reject: false, timeout: 30_000 });
     expect(su.exitCode).not.toBe(0);
     expect(fs.existsSync(marker)).toBe(false);
+    // A listener of the user's own on the socket path is not netlogd: refused.
+    fs.chownSync('/run/netlog', uid, uid);
+    const fake = execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', '/usr/bin/python3', '-c',
+      `import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind('${SOCKET}'); s.listen(); print('up', flush=True); c,_=s.accept(); c.recv(1)`],
+    { reject: false, timeout: 30_000 });
+    let up = '';
+    fake.stdout?.on('data', (d: Buffer) => (up += d.toString()));
+    await waitFor(() => up.includes('up'), 10_000, 'the fake listener');
+    const fooled = await execa('su', ['-l', user, '-c', `touch ${marker}`], { reject: false, timeout: 30_000 });
+    expect(String(fooled.stderr)).toContain('netlog-shell: the process on /run/netlog/netlogd.sock is not root; login refused');
+    expect(fs.existsSync(marker)).toBe(false);
+    await fake;
+    // netlogd will not listen in a directory someone else owns.
+    const unsafe = await execa(process.execPath, [NETLOG, 'daemon', '-c', conf], { reject: false, timeout: 30_000 });
+    expect(unsafe.exitCode).toBe(1);
+    expect(String(unsafe.stderr)).toBe('netlog: /run/netlog is not a directory owned by root and writable by root only: refused');
+    fs.rmSync('/run/netlog', { recursive: true, force: true });
     held.stdin!.end('\n');
     await held;
     const recs = records();
