@@ -44,6 +44,7 @@ let shellPath = '';
 let log = '';
 let conf = '';
 let user = '';
+let user2 = ''; // shell /bin/bash; netlog-shell comes from an sshd ForceCommand
 let uid = -1;
 let port = 0;
 let sshd: ResultPromise | undefined;
@@ -124,10 +125,12 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     conf = path.join(dir, 'netlogd.conf');
     fs.writeFileSync(conf, `output = ${log}\nlogin_shell = /bin/bash\n`);
     user = `nlt${process.pid % 100000}`;
+    user2 = `nlf${process.pid % 100000}`;
     const inst = await execa(process.execPath, [NETLOG, 'install', '--prefix', prefix], { reject: false });
     if (inst.exitCode !== 0) throw new Error(`netlog install failed: ${String(inst.stderr)}`);
     await execa('useradd', ['-m', '-d', path.join(dir, 'home'), '-s', shellPath, '-p', '*', user]);
     uid = Number((await execa('id', ['-u', user])).stdout);
+    await execa('useradd', ['-m', '-d', path.join(dir, 'home2'), '-s', '/bin/bash', '-p', '*', user2]);
     const home = path.join(dir, 'home');
     fs.writeFileSync(path.join(home, '.bash_profile'), "PS1='nl$ '\nHISTFILE=/dev/null\n");
     fs.chownSync(path.join(home, '.bash_profile'), uid, uid);
@@ -139,13 +142,18 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     fs.mkdirSync(path.join(dir, 'keys'));
     fs.copyFileSync(path.join(dir, 'userkey.pub'), path.join(dir, 'keys', user));
     fs.chmodSync(path.join(dir, 'keys', user), 0o644);
+    fs.copyFileSync(path.join(dir, 'userkey.pub'), path.join(dir, 'keys', user2));
+    fs.chmodSync(path.join(dir, 'keys', user2), 0o644);
     port = await freePort();
     fs.writeFileSync(path.join(dir, 'sshd_config'), [
       `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${path.join(dir, 'hostkey')}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
       'UsePAM yes', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
       `AuthorizedKeysFile ${path.join(dir, 'keys')}/%u`,
       // The keys live under /tmp (world-writable), which StrictModes refuses.
-      'StrictModes no', `AllowUsers ${user}`, 'Subsystem sftp /usr/lib/openssh/sftp-server', 'LogLevel INFO', '',
+      'StrictModes no', `AllowUsers ${user} ${user2}`, 'Subsystem sftp /usr/lib/openssh/sftp-server', 'LogLevel INFO',
+      // docs/login-sessions.md "ssh ForceCommand as an alternative", as written there.
+      `Match User ${user2}`, '    PermitUserRC no',
+      `    ForceCommand if [ -n "$SSH_ORIGINAL_COMMAND" ]; then exec ${shellPath} -c "$SSH_ORIGINAL_COMMAND"; else exec -a -netlog-shell ${shellPath}; fi`, '',
     ].join('\n'));
     if (!fs.existsSync('/run/sshd')) {
       fs.mkdirSync('/run/sshd', { mode: 0o755 });
@@ -174,6 +182,7 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
       }
     }
     if (user) await execa('userdel', ['-r', '-f', user], { reject: false });
+    if (user2) await execa('userdel', ['-r', '-f', user2], { reject: false });
     if (sudoers) fs.rmSync(sudoers, { force: true });
     if (prefix) await execa(process.execPath, [NETLOG, 'install', '--prefix', prefix, '--uninstall'], { reject: false });
     if (madeRunSshd) fs.rmSync('/run/sshd', { recursive: true, force: true });
@@ -205,6 +214,31 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     expect(first.exec!.argv).toEqual(['bash', '-c', 'id -u; /bin/echo ssh-cmd-marker; exit 3']);
     expect(first.proc).toMatchObject({ uid, euid: uid, comm: 'netlog-shell' });
     expect(s.records.at(-1)!.login).toMatchObject({ exit_code: 3, signal: null, reason: 'exit' });
+  });
+
+  it('an sshd ForceCommand runs netlog-shell for a user whose shell is bash: commands, sftp; ~/.ssh/rc is not run', async () => {
+    const home2 = path.join(dir, 'home2');
+    const uid2 = fs.statSync(home2).uid;
+    fs.mkdirSync(path.join(home2, '.ssh'));
+    fs.writeFileSync(path.join(home2, '.ssh', 'rc'), `touch ${home2}/rc-ran\n`);
+    const as2 = sshArgs().map((a) => (a === `${user}@127.0.0.1` ? `${user2}@127.0.0.1` : a));
+    const r = await execa('ssh', [...as2, 'id -u; /bin/echo force-marker; exit 4'], { reject: false, timeout: 30_000, stdin: 'ignore' });
+    expect(r.exitCode).toBe(4);
+    expect(String(r.stdout)).toBe(`${uid2}\nforce-marker`);
+    const s = await finishedSession('force-marker');
+    expect(s.start.login).toMatchObject({ user: user2, uid: uid2, auid: uid2 });
+    expect(execs(s.records).some((e) => e.exec!.argv.join(' ') === '/bin/echo force-marker' && e.proc!.uid === uid2)).toBe(true);
+    expect(fs.existsSync(path.join(home2, 'rc-ran'))).toBe(false);
+    fs.writeFileSync(path.join(home2, 'got.txt'), 'through ForceCommand\n');
+    fs.chownSync(path.join(home2, 'got.txt'), uid2, uid2);
+    const back = path.join(dir, 'back2.txt');
+    const sftp = await execa('sftp', ['-q', ...SSH_OPTS, '-i', path.join(dir, 'userkey'), '-P', String(port), '-b', '-', `${user2}@127.0.0.1`], {
+      input: `get got.txt ${back}\n`, reject: false, timeout: 30_000,
+    });
+    expect(sftp.exitCode).toBe(0);
+    expect(fs.readFileSync(back, 'utf8')).toBe('through ForceCommand\n');
+    const sftpSession = await finishedSession('sftp-server');
+    expect(sftpSession.start.login!.user).toBe(user2);
   });
 
   it('su -l USER -c CMD is a supervised login too', async () => {
@@ -243,7 +277,7 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     await waitFor(() => execs(records()).some((e) => e.exec!.file === '/usr/lib/openssh/sftp-server' && e.proc!.uid === uid), 10_000, 'the sftp-server exec');
   });
 
-  it('an interactive ssh pty: Ctrl-C ends the foreground job, not the session; the exit status comes back', async () => {
+  it('an interactive ssh pty: Ctrl-C ends the foreground job and Ctrl-Z stops it, not the session; the exit status comes back', async () => {
     tmuxSocket = `netlog-login-${process.pid}`;
     const tmux = async (...args: string[]) => String((await execa('tmux', ['-L', tmuxSocket, '-f', '/dev/null', ...args], { timeout: 10_000 })).stdout);
     const screen = () => tmux('capture-pane', '-p', '-J', '-t', 'login');
@@ -256,6 +290,16 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     expect(sleep.proc!.tty).toMatch(/^pts\/\d+$/);
     await tmux('send-keys', '-t', 'login', 'C-c');
     await waitFor(() => !fs.existsSync(`/proc/${sleep.proc!.pid}`), 10_000, 'sleep to end on Ctrl-C');
+    // Ctrl-Z stops the foreground job and gives the prompt back; the job can be resumed and ended.
+    await tmux('send-keys', '-t', 'login', 'sleep 301', 'Enter');
+    await waitFor(() => execs(records()).some((e) => e.exec!.argv.join(' ') === 'sleep 301'), 10_000, 'sleep 301 exec');
+    const sleep2 = execs(records()).find((e) => e.exec!.argv.join(' ') === 'sleep 301')!.proc!.pid;
+    await waitFor(() => /^\S+ \(sleep\) S/.test(fs.readFileSync(`/proc/${sleep2}/stat`, 'utf8')), 10_000, 'sleep 301 to sleep');
+    await tmux('send-keys', '-t', 'login', 'C-z');
+    await waitFor(() => /^\S+ \(sleep\) T/.test(fs.readFileSync(`/proc/${sleep2}/stat`, 'utf8')), 10_000, 'sleep 301 to stop on Ctrl-Z');
+    await waitForAsync(async () => /Stopped\s+sleep 301/.test(await screen()), 10_000, 'the shell to report the stopped job');
+    await tmux('send-keys', '-t', 'login', 'kill -9 %1', 'Enter');
+    await waitFor(() => !fs.existsSync(`/proc/${sleep2}`), 10_000, 'the stopped job to be killed');
     await tmux('send-keys', '-t', 'login', '/bin/echo still-here', 'Enter');
     await waitForAsync(async () => (await screen()).includes('\nstill-here'), 10_000, 'the shell to go on');
     await tmux('send-keys', '-t', 'login', 'exit 5', 'Enter');
@@ -308,6 +352,26 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     const nested = await ssh(`${shellPath} -c 'echo nested-ran'`);
     expect(nested.stdout).not.toContain('nested-ran');
     expect(nested.stderr).toContain('netlog-shell: already running under a seccomp filter');
+  });
+
+  it('SIGHUP re-reads the config: a per-user login_shell applies from the next login', async () => {
+    const before = records().filter((r) => r.event === 'reload').length;
+    fs.writeFileSync(conf, `output = ${log}\nlogin_shell = /bin/bash\nlogin_shell.${user} = /bin/sh\n`);
+    daemon!.kill('SIGHUP');
+    await waitFor(() => records().filter((r) => r.event === 'reload').length > before, 10_000, 'the reload record');
+    expect(records().filter((r) => r.event === 'reload').at(-1)!.run).toMatchObject({ status: 'applied' });
+    const r = await ssh('echo "$0 $SHELL"; echo reload-marker');
+    expect(r.stdout).toBe('sh /bin/sh\nreload-marker');
+    expect((await finishedSession('reload-marker')).start.login!.shell).toBe('/bin/sh');
+    // A config with an error is refused whole; the previous one stays.
+    fs.writeFileSync(conf, `output = ${log}\nlogin_shell = bash\n`);
+    daemon!.kill('SIGHUP');
+    await waitFor(() => records().filter((r) => r.event === 'reload').length > before + 1, 10_000, 'the second reload record');
+    expect(records().filter((r) => r.event === 'reload').at(-1)!.run).toMatchObject({ status: 'refused', error: `${conf}:2: login_shell: 'bash' is not an absolute path` });
+    expect((await ssh('echo "$0"')).stdout).toBe('sh');
+    fs.writeFileSync(conf, `output = ${log}\nlogin_shell = /bin/bash\n`);
+    daemon!.kill('SIGHUP');
+    await waitFor(() => records().filter((r) => r.event === 'reload').length > before + 2, 10_000, 'the third reload record');
   });
 
   it('killing netlogd mid-session makes the trapped calls fail; a new netlogd clears the stale socket', async () => {
