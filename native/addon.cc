@@ -418,8 +418,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
 // of a session started elsewhere (netlog-shell, via netlogd) with the same
 // batch/answer path as spawn(); no process of ours, so no exit message: the
 // session ends ('end') when no process uses the filter any more.
-// The Supervisor is kept for the life of the process: its monitor thread
-// never ends (one supervisor thread for all sessions replaces this).
+// The Supervisor object is kept for the life of the process (a few hundred
+// bytes a session): its threads end with the session but hold `this` until
+// they have (one supervisor thread for all sessions replaces this).
 Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsObject() || !info[2].IsFunction()) {

@@ -245,9 +245,10 @@ int main(int argc, char **argv) {
   unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
   int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   if (listener < 0) die("seccomp", errno);
-  /* From here close(2) and execve(2) wait for netlogd's answer: the listener
-   * and the socket leave with the exec (close-on-exec), never by close(2).
-   * The listener must never reach the user: it would answer its own calls. */
+  /* From here execve(2) and close(2) wait for netlogd's answer, and none is
+   * made before the ack. The listener and the socket leave with the exec
+   * (close-on-exec): the listener must never reach the user's shell, which
+   * could answer its own calls with it. */
   if (fcntl(listener, F_SETFD, FD_CLOEXEC) < 0) die("fcntl", errno);
   send_listener(s, listener);
   wait_ack(s);

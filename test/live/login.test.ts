@@ -251,6 +251,19 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     expect(execs(s.records).some((e) => e.exec!.argv.join(' ') === 'id -un' && e.proc!.uid === uid)).toBe(true);
   });
 
+  it('finished sessions leave no threads behind in netlogd', async () => {
+    const threads = () => fs.readdirSync(`/proc/${daemon!.pid}/task`).length;
+    const loginOnce = async (i: number) => {
+      const r = await execa('su', ['-l', user, '-c', `/bin/echo threads-${i}`], { reject: false, timeout: 30_000 });
+      expect(r.exitCode).toBe(0);
+      await finishedSession(`threads-${i}`);
+    };
+    await loginOnce(0); // Node's own pools are started by now
+    const before = threads();
+    for (let i = 1; i <= 8; i++) await loginOnce(i);
+    await waitFor(() => threads() <= before, 10_000, `netlogd's thread count to fall back to ${before} (now ${threads()})`);
+  });
+
   it('sudo works inside the session: the sudo exec and the root command it runs (euid 0) are recorded', async () => {
     const r = await ssh('sudo -n /usr/bin/id -u; echo sudo-marker');
     expect(r.stdout).toBe('0\nsudo-marker');
