@@ -103,6 +103,16 @@ function sessionsOf(recs: Login[], pred: (start: Login) => boolean): { start: Lo
     .map((start) => ({ start, records: recs.filter((r) => r.session === start.session) }));
 }
 
+/** The state letter of a process (S, T, Z...), or null when it is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
 function execs(recs: Login[]): Login[] {
   return recs.filter((r) => r.event === 'exec');
 }
@@ -307,12 +317,12 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     await tmux('send-keys', '-t', 'login', 'sleep 301', 'Enter');
     await waitFor(() => execs(records()).some((e) => e.exec!.argv.join(' ') === 'sleep 301'), 10_000, 'sleep 301 exec');
     const sleep2 = execs(records()).find((e) => e.exec!.argv.join(' ') === 'sleep 301')!.proc!.pid;
-    await waitFor(() => /^\S+ \(sleep\) S/.test(fs.readFileSync(`/proc/${sleep2}/stat`, 'utf8')), 10_000, 'sleep 301 to sleep');
+    await waitFor(() => procState(sleep2) === 'S', 10_000, 'sleep 301 to sleep');
     await tmux('send-keys', '-t', 'login', 'C-z');
-    await waitFor(() => /^\S+ \(sleep\) T/.test(fs.readFileSync(`/proc/${sleep2}/stat`, 'utf8')), 10_000, 'sleep 301 to stop on Ctrl-Z');
+    await waitFor(() => procState(sleep2) === 'T', 10_000, 'sleep 301 to stop on Ctrl-Z');
     await waitForAsync(async () => /Stopped\s+sleep 301/.test(await screen()), 10_000, 'the shell to report the stopped job');
     await tmux('send-keys', '-t', 'login', 'kill -9 %1', 'Enter');
-    await waitFor(() => !fs.existsSync(`/proc/${sleep2}`), 10_000, 'the stopped job to be killed');
+    await waitForAsync(async () => procState(sleep2) === null || procState(sleep2) === 'Z', 10_000, 'the stopped job to be killed');
     await tmux('send-keys', '-t', 'login', '/bin/echo still-here', 'Enter');
     await waitForAsync(async () => (await screen()).includes('\nstill-here'), 10_000, 'the shell to go on');
     await tmux('send-keys', '-t', 'login', 'exit 5', 'Enter');
@@ -448,5 +458,28 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
       expect(x.seq).toBe(++expected);
     }
     await startDaemon();
+  });
+
+  it('syslog = PATH sends every session record to syslog as well', async () => {
+    await stopDaemon();
+    const sock = path.join(dir, 'syslog.sock');
+    const rx = execa('/usr/bin/python3', ['-u', '-c', [
+      'import socket', 'import sys',
+      'sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)', `sock.bind(${JSON.stringify(sock)})`, "print('up')",
+      'while True:', '    print(sock.recv(65536).decode())',
+    ].join('\n')], { reject: false });
+    let got = '';
+    rx.stdout?.on('data', (d: Buffer) => (got += d.toString()));
+    await waitFor(() => got.includes('up'), 10_000, 'the syslog receiver');
+    fs.writeFileSync(conf, `output = ${log}\nsyslog = ${sock}\n`);
+    await startDaemon();
+    expect((await ssh('/bin/echo syslog-marker')).stdout).toBe('syslog-marker');
+    const s = await finishedSession('syslog-marker');
+    await waitFor(() => got.includes(`"event":"end","session":"${s.start.session}"`), 10_000, 'the end record on syslog');
+    const lines = got.split('\n').filter((l) => l.includes(`"session":"${s.start.session}"`));
+    expect(lines.length).toBe(s.records.length);
+    expect(lines[0]).toMatch(/^<\d+>1 \S+ \S+ netlog \d+ - - \{"v":1,/);
+    rx.kill('SIGTERM');
+    await rx;
   });
 });
