@@ -233,7 +233,9 @@ export async function daemonMain(argv: string[]): Promise<void> {
       return;
     }
     const config = dc.config;
-    const name = addon.lookupUser(String(c.uid))?.name;
+    // lookupUser tries a name first: a user named "1001" must not stand in for uid 1001.
+    const found = addon.lookupUser(String(c.uid));
+    const name = found && found.uid === c.uid ? found.name : undefined;
     const shell = shellFor(dc, name);
     const traps = trapsFor(config, false);
     let payload: Buffer;
