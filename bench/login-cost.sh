@@ -57,3 +57,9 @@ for _ in $(seq "$N"); do ms "$U" >> "$T/bare"; ms "$V" >> "$T/supervised"; done
 bare=$(median < "$T/bare"); supervised=$(median < "$T/supervised")
 echo "ssh true, median of $N alternated runs: bare ${bare} ms, supervised ${supervised} ms ($((supervised - bare)) ms)"
 echo "netlogd recorded $(grep -c "\"event\":\"start\",\"session\"" "$T/log/netlog.jsonl") supervised logins, $(grep -c "\"event\":\"exec\"" "$T/log/netlog.jsonl") execs"
+# The registration alone, without ssh: the user runs its shell with -c true.
+as_user() { setpriv --reuid="$V" --regid="$V" --init-groups -- "$@"; }
+run_ms() { local s e; s=$(date +%s%N); as_user "$@"; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
+: > "$T/bash_us"; : > "$T/shell_us"
+for _ in $(seq $((N * 5))); do run_ms /bin/bash -c true >> "$T/bash_us"; run_ms "$SHELL_PATH" -c true >> "$T/shell_us"; done
+echo "USER -c true, median of $((N * 5)) alternated runs: bash $(median < "$T/bash_us") us, netlog-shell (registration + bash) $(median < "$T/shell_us") us"
