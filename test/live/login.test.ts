@@ -274,6 +274,28 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     await waitFor(() => threads() <= before, 10_000, `netlogd's thread count to fall back to ${before} (now ${threads()})`);
   });
 
+  it('a stalled or bad registration (a root client that never answers, or sends no listener) holds up no other login', async () => {
+    const client = (behaviour: string) =>
+      execa('/usr/bin/python3', ['-u', '-c', [
+        'import socket, sys',
+        'c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)', `c.connect('${SOCKET}')`,
+        "m = c.recv(65536); print('filter', m[:4].decode(), flush=True)",
+        behaviour,
+        "print('closed' if c.recv(1) == b'' else 'ack', flush=True)",
+      ].join('\n')], { reject: false, timeout: 30_000 });
+    const stalled = client('sys.stdin.readline()');
+    let out = '';
+    stalled.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('filter NLF1'), 10_000, 'the filter message');
+    const r = await execa('su', ['-l', user, '-c', '/bin/echo beside-a-stalled-one'], { reject: false, timeout: 30_000 });
+    expect(String(r.stdout)).toBe('beside-a-stalled-one');
+    stalled.stdin!.end('\n');
+    const bad = await client("c.send(b'NLL1')");
+    expect(String(bad.stdout)).toBe('filter NLF1\nclosed');
+    expect((await stalled).stdout).toBe('filter NLF1\nclosed');
+    expect(records().filter((x) => x.event === 'start' && x.login && (x.login.argv as string[])[0]?.includes('python'))).toEqual([]);
+  });
+
   it('sudo works inside the session: the sudo exec and the root command it runs (euid 0) are recorded', async () => {
     const r = await ssh('sudo -n /usr/bin/id -u; echo sudo-marker');
     expect(r.stdout).toBe('0\nsudo-marker');
