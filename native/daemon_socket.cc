@@ -114,7 +114,9 @@ struct Conn {
   std::vector<std::string> argv;
   std::string ssh_connection;
   bool has_ssh = false;
-  std::string error;  // non-empty: the registration is refused
+  bool seccomp = false;  // the peer is already under a seccomp filter
+  int pidfd = -1;        // the peer's, handed to JS (which closes it)
+  std::string error;     // non-empty: the registration is refused
 };
 
 std::vector<std::string> SplitNul(const std::string& s) {
@@ -141,11 +143,13 @@ void ReadFacts(Conn& c) {
     return;
   }
   std::string proc = "/proc/" + std::to_string(c.pid);
-  std::string cmdline, environ;
+  std::string cmdline, environ, status;
   if (!ReadIdentity(c.pid, c.id) || !ReadSmallFile((proc + "/cmdline").c_str(), cmdline) ||
-      !ReadSmallFile((proc + "/environ").c_str(), environ)) {
+      !ReadSmallFile((proc + "/environ").c_str(), environ) || !ReadSmallFile((proc + "/status").c_str(), status)) {
     c.error = "cannot read /proc of the peer";
   }
+  size_t sc = status.find("\nSeccomp:\t");
+  c.seccomp = sc == std::string::npos || status.compare(sc + 10, 2, "0\n") != 0;
   c.argv = SplitNul(cmdline);
   for (const std::string& kv : SplitNul(environ)) {
     if (kv.compare(0, 15, "SSH_CONNECTION=") == 0) {
@@ -154,7 +158,8 @@ void ReadFacts(Conn& c) {
     }
   }
   if (c.error.empty() && syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) < 0) c.error = "the peer went away";
-  close(pidfd);
+  if (c.error.empty()) c.pidfd = pidfd;
+  else close(pidfd);
 }
 
 void AcceptLoop(int lfd, Napi::ThreadSafeFunction tsfn) {
@@ -210,12 +215,15 @@ void AcceptLoop(int lfd, Napi::ThreadSafeFunction tsfn) {
         for (size_t i = 0; i < c->argv.size(); i++) a.Set(static_cast<uint32_t>(i), c->argv[i]);
         o.Set("argv", a);
         o.Set("sshConnection", c->has_ssh ? Napi::String::New(env, c->ssh_connection) : env.Null());
+        o.Set("seccomp", Napi::Boolean::New(env, c->seccomp));
+        o.Set("pidfd", Napi::Number::New(env, c->pidfd));
       }
       delete c;
       cb.Call({o});
     });
     if (st != napi_ok) {
       if (c->fd >= 0) close(c->fd);
+      if (c->pidfd >= 0) close(c->pidfd);
       delete c;
       break;
     }
@@ -330,6 +338,41 @@ Napi::Value Ack(const Napi::CallbackInfo& info) {
   if (n == 1) return Napi::String::New(info.Env(), "ok");
   const char* name = strerrorname_np(err);
   return Napi::String::New(info.Env(), name ? name : "EIO");
+}
+
+// daemonSend(fd, payload) -> "ok" | errno name: one message, never blocking
+// (the peer's receive queue is empty: it is waiting for this).
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<char> buf = info[1].As<Napi::Buffer<char>>();
+  ssize_t n = send(fd, buf.Data(), buf.Length(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n == static_cast<ssize_t>(buf.Length())) return Napi::String::New(info.Env(), "ok");
+  const char* name = n < 0 ? strerrorname_np(errno) : "EMSGSIZE";
+  return Napi::String::New(info.Env(), name ? name : "EIO");
+}
+
+// daemonAncestors(pid) -> [ppid, its ppid, ... 1]: from /proc/PID/status.
+// Reparenting only ever goes to an ancestor (a subreaper or init), so every
+// pid listed was a fork ancestor of pid when it was read.
+Napi::Value Ancestors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  Napi::Array out = Napi::Array::New(env);
+  for (uint32_t depth = 0; pid > 1 && depth < 4096; depth++) {
+    std::string status;
+    if (!ReadSmallFile(("/proc/" + std::to_string(pid) + "/status").c_str(), status)) break;
+    size_t at = status.find("\nPPid:\t");
+    if (at == std::string::npos) break;
+    pid = static_cast<pid_t>(strtol(status.c_str() + at + 7, nullptr, 10));
+    if (pid > 0) out.Set(depth, Napi::Number::New(env, pid));
+  }
+  return out;
+}
+
+// daemonPidfdAlive(pidfd): the process is still the one the pidfd was opened for.
+Napi::Value PidfdAlive(const Napi::CallbackInfo& info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Boolean::New(info.Env(), syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0);
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
@@ -477,6 +520,9 @@ void RegisterDaemonSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("daemonHandshake", Napi::Function::New(env, StartHandshake));
   exports.Set("daemonAck", Napi::Function::New(env, Ack));
   exports.Set("daemonClose", Napi::Function::New(env, CloseFd));
+  exports.Set("daemonSend", Napi::Function::New(env, Send));
+  exports.Set("daemonAncestors", Napi::Function::New(env, Ancestors));
+  exports.Set("daemonPidfdAlive", Napi::Function::New(env, PidfdAlive));
   exports.Set("daemonShutdown", Napi::Function::New(env, Shutdown));
   exports.Set("daemonWatchExits", Napi::Function::New(env, WatchExits));
   exports.Set("daemonWatchPid", Napi::Function::New(env, WatchPid));

@@ -96,6 +96,10 @@ export interface DaemonConnection {
   exe?: string;
   argv?: string[];
   sshConnection?: string | null;
+  /** The peer already has a seccomp filter (netlog-shell inside a session, or elsewhere). */
+  seccomp?: boolean;
+  /** A pidfd of the peer (present when error is not); the caller closes it. */
+  pidfd?: number;
 }
 
 interface Addon {
@@ -112,6 +116,10 @@ interface Addon {
   daemonHandshake(fd: number, payload: Buffer, onDone: (r: { listener?: number; error?: string }) => void): void;
   daemonAck(fd: number): string;
   daemonClose(fd: number): void;
+  daemonSend(fd: number, payload: Buffer): string;
+  /** PPid chain of pid, nearest first. */
+  daemonAncestors(pid: number): number[];
+  daemonPidfdAlive(pidfd: number): boolean;
   daemonShutdown(listenFd: number): void;
   /** Starts watching process exits (proc connector); '' or why exit statuses cannot be known. */
   daemonWatchExits(onExit: (e: { pid: number; status: number }) => void): string;

@@ -99,17 +99,18 @@ static void read_status(char *buf, size_t size) {
   if (read_file("/proc/self/status", buf + 1, size - 1) < 0) die("/proc/self/status", errno);
 }
 
-static void check_privileged_and_unsupervised(void) {
+/* Returns whether the process already has a seccomp filter. */
+static int check_privileged(void) {
   if (geteuid() != 0) die("not running as setuid root (install it with 'netlog install'); login refused", 0);
   char status[8192];
   read_status(status, sizeof status);
-  /* Any filter already here belongs to someone else (another session, a
-   * sandbox, a container): the kernel allows one listener per chain, and a
-   * supervisor that is not netlogd must not be trusted with this session. */
-  if (strncmp(status_field(status, "Seccomp"), "0\n", 2) != 0)
-    die("already running under a seccomp filter (a supervised session or a sandbox); login refused", 0);
   if (strncmp(status_field(status, "NoNewPrivs"), "0\n", 2) != 0)
     die("no_new_privs is set; login refused", 0);
+  /* A filter already here is netlogd's (a `su -` inside a session: netlogd
+   * checks that the session is an ancestor) or someone else's (refused:
+   * the kernel allows one listener per chain, and another supervisor must not
+   * be trusted with this login). */
+  return strncmp(status_field(status, "Seccomp"), "0\n", 2) != 0;
 }
 
 static int connect_netlogd(void) {
@@ -134,21 +135,24 @@ static int connect_netlogd(void) {
 static _Alignas(8) unsigned char msg[sizeof(struct netlog_filter_hdr) + NETLOG_MAX_INSNS * sizeof(struct sock_filter) +
                          NETLOG_MAX_SHELL + 1];
 
-/* Receives the filter and the real shell's path (absolute, NUL-free). */
-static void receive_filter(int s, struct sock_fprog *prog, char *shell) {
+/* Receives the filter (none when nested) and the real shell's path
+ * (absolute, NUL-free). */
+static void receive_filter(int s, int nested, struct sock_fprog *prog, char *shell) {
   struct iovec iov = {msg, sizeof msg};
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
   ssize_t n;
   while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
   }
   if (n < 0) die("receiving the filter from netlogd", errno);
+  if (n == 0 && nested) die("already under a seccomp filter that is not one of netlogd's sessions; login refused", 0);
   if (n == 0) die("netlogd closed the connection; login refused", 0);
   if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) die("oversized message from netlogd", 0);
   struct netlog_filter_hdr h;
   if ((size_t)n < sizeof h) die("short message from netlogd", 0);
   memcpy(&h, msg, sizeof h);
-  if (memcmp(h.magic, NETLOG_FILTER_MAGIC, 4) != 0) die("bad message from netlogd (version mismatch?)", 0);
-  if (h.insns == 0 || h.insns > NETLOG_MAX_INSNS || h.shell_len < 2 || h.shell_len > NETLOG_MAX_SHELL)
+  if (memcmp(h.magic, nested ? NETLOG_NESTED_MAGIC : NETLOG_FILTER_MAGIC, 4) != 0)
+    die("bad message from netlogd (version mismatch?)", 0);
+  if ((h.insns == 0) != nested || h.insns > NETLOG_MAX_INSNS || h.shell_len < 2 || h.shell_len > NETLOG_MAX_SHELL)
     die("bad message from netlogd (sizes out of range)", 0);
   size_t filter_bytes = (size_t)h.insns * sizeof(struct sock_filter);
   if ((size_t)n != sizeof h + filter_bytes + h.shell_len) die("bad message from netlogd (length)", 0);
@@ -237,21 +241,23 @@ static char **user_environment(int envfd, const char *shell) {
 
 int main(int argc, char **argv) {
   open_std_fds();
-  check_privileged_and_unsupervised();
+  int nested = check_privileged();
   int s = connect_netlogd();
   struct sock_fprog prog;
   static char shell[NETLOG_MAX_SHELL + 1];
-  receive_filter(s, &prog, shell);
-  unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-  int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-  if (listener < 0) die("seccomp", errno);
-  /* From here execve(2) and close(2) wait for netlogd's answer, and none is
-   * made before the ack. The listener and the socket leave with the exec
-   * (close-on-exec): the listener must never reach the user's shell, which
-   * could answer its own calls with it. */
-  if (fcntl(listener, F_SETFD, FD_CLOEXEC) < 0) die("fcntl", errno);
-  send_listener(s, listener);
-  wait_ack(s);
+  receive_filter(s, nested, &prog, shell);
+  if (!nested) {
+    unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    if (listener < 0) die("seccomp", errno);
+    /* From here execve(2) and close(2) wait for netlogd's answer, and none
+     * is made before the ack. The listener and the socket leave with the
+     * exec (close-on-exec): the listener must never reach the user's shell,
+     * which could answer its own calls with it. */
+    if (fcntl(listener, F_SETFD, FD_CLOEXEC) < 0) die("fcntl", errno);
+    send_listener(s, listener);
+    wait_ack(s);
+  }
   /* The listener stays open until the exec, but the process is not dumpable
    * (setuid start): the user cannot ptrace it or take the fd with pidfd_getfd. */
   int envfd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);

@@ -18,6 +18,9 @@ struct netlog_filter_hdr {
   uint32_t shell_len;
 };
 #define NETLOG_MAX_INSNS 4096 /* BPF_MAXINSNS */
+/* netlogd -> an already supervised shell whose filter netlogd serves (a
+ * `su -` inside a session): the same header with insns 0, then the path. */
+#define NETLOG_NESTED_MAGIC "NLN1"
 #define NETLOG_MAX_SHELL 4095
 
 /* shell -> netlogd: this, with the seccomp listener as SCM_RIGHTS. */

@@ -82,11 +82,11 @@ function prepareOutput(file: string): void {
   }
 }
 
-/** The filter message of native/shell/protocol.h: header, BPF program, shell path. */
-function filterMessage(filter: Buffer, shell: string): Buffer {
+/** The message of native/shell/protocol.h: header, BPF program (none when nested), shell path. */
+function filterMessage(filter: Buffer, shell: string, magic: 'NLF1' | 'NLN1' = 'NLF1'): Buffer {
   const sh = Buffer.from(shell);
   const head = Buffer.alloc(12);
-  head.write('NLF1', 0, 'latin1');
+  head.write(magic, 0, 'latin1');
   const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   const insns = filter.length / 8;
   if (little) {
@@ -103,6 +103,8 @@ interface LiveSession {
   id: string;
   supervision: Supervision;
   start: LoginStart;
+  /** netlog-shell's pidfd: proves later that start.pid is still this session's root. */
+  pidfd: number;
   /** The real shell's wait status, once the proc connector told. */
   status?: number;
   /** The session is over; its end record waits (briefly) for the status. */
@@ -213,6 +215,7 @@ export async function daemonMain(argv: string[]): Promise<void> {
     if (s.ending) clearTimeout(s.ending);
     if (byPid.get(s.start.pid) === s) byPid.delete(s.start.pid);
     addon.daemonWatchPid(s.start.pid, false);
+    addon.daemonClose(s.pidfd);
     writeLogin('end', s.id, {
       user: s.start.user, pid: s.start.pid, ...exitOf(s.status), reason, hidden: s.supervision.counts.hidden,
     });
@@ -227,16 +230,39 @@ export async function daemonMain(argv: string[]): Promise<void> {
   });
   if (exitWatch !== '') say(`the exit status of sessions will not be known: ${exitWatch}`);
 
+  // netlog-shell inside a session (`su - bob`, `sudo -iu bob`) is already
+  // under that session's filter: it is told to go on without one, its
+  // records staying in the session it runs in. Only a live session's
+  // netlog-shell process or a descendant of it qualifies (a filter is inherited by every fork
+  // and never removed; the pidfds prove neither pid was reused); any other
+  // filter is someone else's, and the login is refused.
+  const nested = (c: DaemonConnection, user: string, shell: string): void => {
+    // The session's own shell counts: `bash -c CMD` execs its last command in place.
+    const ancestors = [c.pid, ...addon.daemonAncestors(c.pid)];
+    const outer = [...sessions.values()].find((s) => ancestors.includes(s.start.pid));
+    const ok = outer !== undefined && addon.daemonPidfdAlive(outer.pidfd) && addon.daemonPidfdAlive(c.pidfd!);
+    if (ok) {
+      const sent = addon.daemonSend(c.fd, filterMessage(Buffer.alloc(0), shell, 'NLN1'));
+      if (sent !== 'ok') say(`nested login of ${user} (pid ${c.pid}): ${sent}`);
+    } else {
+      say(`login of ${user} (pid ${c.pid}) refused: under a seccomp filter that is not one of netlogd's sessions`);
+    }
+    addon.daemonClose(c.fd);
+    addon.daemonClose(c.pidfd!);
+  };
+
   const onConnection = (c: DaemonConnection): void => {
-    if (c.error !== undefined || c.uid === undefined) {
+    if (c.error !== undefined || c.uid === undefined || c.pidfd === undefined) {
       say(`registration from pid ${c.pid} (uid ${c.peerUid}) refused: ${c.error ?? 'no facts'}`);
       return;
     }
+    const pidfd = c.pidfd;
     const config = dc.config;
     // lookupUser tries a name first: a user named "1001" must not stand in for uid 1001.
     const found = addon.lookupUser(String(c.uid));
     const name = found && found.uid === c.uid ? found.name : undefined;
     const shell = shellFor(dc, name);
+    if (c.seccomp) return nested(c, name ?? String(c.uid), shell);
     const traps = trapsFor(config, false);
     let payload: Buffer;
     try {
@@ -244,6 +270,7 @@ export async function daemonMain(argv: string[]): Promise<void> {
     } catch (err) {
       say(`session of pid ${c.pid}: ${(err as Error).message}`);
       addon.daemonClose(c.fd);
+      addon.daemonClose(pidfd);
       return;
     }
     const id = crypto.randomBytes(8).toString('hex');
@@ -255,6 +282,7 @@ export async function daemonMain(argv: string[]): Promise<void> {
       if (r.listener === undefined) {
         say(`session of ${start.user} (pid ${c.pid}) not started: ${r.error ?? 'no listener'}`);
         addon.daemonClose(c.fd);
+        addon.daemonClose(pidfd);
         return;
       }
       let live: LiveSession | undefined;
@@ -277,15 +305,17 @@ export async function daemonMain(argv: string[]): Promise<void> {
         say(`session of ${start.user} (pid ${c.pid}) not started: ${(err as Error).message}`);
         addon.daemonClose(r.listener);
         addon.daemonClose(c.fd);
+        addon.daemonClose(pidfd);
         return;
       }
       // No record, no session: without the ack netlog-shell exits, running nothing.
       if (!writeLogin('start', id, start)) {
         supervision.close();
         addon.daemonClose(c.fd);
+        addon.daemonClose(pidfd);
         return;
       }
-      live = { id, supervision, start };
+      live = { id, supervision, start, pidfd };
       sessions.set(id, live);
       byPid.set(c.pid, live);
       addon.daemonWatchPid(c.pid, true);

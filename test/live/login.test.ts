@@ -393,10 +393,21 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     // The environment reaches the real shell as given, SHELL excepted.
     const env = await asUser([shellPath, '-c', 'echo "$SHELL $TMPDIR"'], { TMPDIR: '/tmp/x', SHELL: '/bin/false' });
     expect(env.stdout).toBe('/bin/bash /tmp/x');
-    // Inside a session (already under a filter) it refuses rather than nest.
-    const nested = await ssh(`${shellPath} -c 'echo nested-ran'`);
-    expect(nested.stdout).not.toContain('nested-ran');
-    expect(nested.stderr).toContain('netlog-shell: already running under a seccomp filter');
+    // Inside a session (already under its filter, as for `su - bob` there) it
+    // is not wrapped twice: it goes on, recorded in the session it runs in.
+    const nested = await ssh(`${shellPath} -c '/bin/echo nested-ran; id -u'`);
+    expect(nested.stdout, nested.stderr).toBe(`nested-ran\n${uid}`);
+    const outer = await finishedSession('nested-ran');
+    expect(execs(outer.records).some((e) => e.exec!.argv.join(' ') === '/bin/echo nested-ran')).toBe(true);
+    expect(sessionsOf(records(), (st) => (st.login!.argv as string[])[2] === '/bin/echo nested-ran; id -u')).toEqual([]);
+    const child = await ssh(`${shellPath} -c '/bin/echo nested-child'; /bin/echo after`); // a child of the session's shell
+    expect(child.stdout, child.stderr).toBe('nested-child\nafter');
+    // Under a filter that is not one of netlogd's sessions (here root's
+    // netlog-run --user): refused, nothing runs.
+    const other = await execa(process.execPath, [path.join(ROOT, 'bin', 'netlog-run.js'), '-q', '-o', path.join(dir, 'other.jsonl'), '--user', user, '--',
+      shellPath, '-c', '/bin/echo other-ran'], { reject: false, timeout: 30_000, cwd: dir });
+    expect(String(other.stdout)).not.toContain('other-ran');
+    expect(String(other.stderr)).toContain("netlog-shell: already under a seccomp filter that is not one of netlogd's sessions; login refused");
   });
 
   it('SIGHUP re-reads the config: a per-user login_shell applies from the next login', async () => {
