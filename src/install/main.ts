@@ -70,9 +70,14 @@ function installShell(dest: string): boolean {
   }
   const dir = path.dirname(dest);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-    throw new NetlogError('EINSTALL', `${dir} must be a directory owned by root and writable by root only`);
+  // Whoever can rename a directory on the way can swap the setuid file.
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = fs.lstatSync(d);
+    const sticky = (st.mode & 0o1000) !== 0 && d !== dir;
+    if (!st.isDirectory() || st.uid !== 0 || ((st.mode & 0o022) !== 0 && !sticky)) {
+      throw new NetlogError('EINSTALL', `${d} must be a directory owned by root and writable by root only`);
+    }
+    if (d === '/') break;
   }
   const tmp = `${dest}.new-${process.pid}`;
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o700);

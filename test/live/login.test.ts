@@ -209,6 +209,14 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     expect(String(again.stdout)).toContain('is up to date');
     expect(String(again.stdout)).toContain(`usermod -s ${shellPath} USER`);
     expect(fs.readFileSync('/etc/shells', 'utf8').split('\n').filter((l) => l === shellPath)).toHaveLength(1);
+    // Not below a directory that others could rename the helper out of.
+    const open = path.join(dir, 'open');
+    fs.mkdirSync(open, { mode: 0o777 });
+    fs.chmodSync(open, 0o777);
+    const unsafe = await execa(process.execPath, [NETLOG, 'install', '--prefix', path.join(open, 'p')], { reject: false });
+    expect(unsafe.exitCode).toBe(1);
+    expect(String(unsafe.stderr)).toBe(`netlog: install: ${open} must be a directory owned by root and writable by root only`);
+    expect(fs.existsSync(path.join(open, 'p', 'libexec', 'netlog', 'netlog-shell'))).toBe(false);
   });
 
   it('ssh host CMD: the commands are recorded with uid, euid and the login auid; the exit status passes through', async () => {
