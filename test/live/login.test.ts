@@ -398,6 +398,16 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
       expect(r.stdout.split('\n').filter((l) => /^\d+$/.test(l)).every((l) => Number(l) === uid)).toBe(true);
       expect(r.stdout).toMatch(new RegExp(`^${uid}$`, 'm'));
     }
+    // Not setuid (a copy), or under no_new_privs (the kernel ignores the bit): refused, nothing runs.
+    const copy = path.join(dir, 'netlog-shell-copy');
+    fs.copyFileSync(shellPath, copy);
+    fs.chmodSync(copy, 0o755);
+    for (const t of [[copy, '-c', '/bin/echo ran'], ['setpriv', '--no-new-privs', shellPath, '-c', '/bin/echo ran']]) {
+      const r = await asUser(t);
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe("netlog-shell: not running as setuid root (install it with 'netlog install'); login refused");
+    }
     // The environment reaches the real shell as given, SHELL excepted.
     const env = await asUser([shellPath, '-c', 'echo "$SHELL $TMPDIR"'], { TMPDIR: '/tmp/x', SHELL: '/bin/false' });
     expect(env.stdout).toBe('/bin/bash /tmp/x');
