@@ -533,4 +533,18 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     rx.kill('SIGTERM');
     await rx;
   });
+
+  it('format = seed writes the original execlog lines, with session records as JSON', async () => {
+    await stopDaemon();
+    const seedLog = path.join(dir, 'log', 'seed.log');
+    fs.writeFileSync(conf, `output = ${seedLog}\nformat = seed\n`);
+    await startDaemon();
+    const r = await execa('su', ['-l', user, '-c', '/bin/echo seed-marker'], { reject: false, timeout: 30_000 });
+    expect(String(r.stdout)).toBe('seed-marker');
+    await waitFor(() => fs.existsSync(seedLog) && fs.readFileSync(seedLog, 'utf8').includes('"event":"end","session"'), 15_000, 'the session end');
+    const lines = fs.readFileSync(seedLog, 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/^\{"v":1,"seq":1,.*"event":"start","run"/);
+    expect(lines.some((l) => /^\{"v":1,"seq":\d+,.*"event":"start","session":"[0-9a-f]{16}","login":/.test(l))).toBe(true);
+    expect(lines.some((l) => new RegExp(`^<6>1 - - execlog - - - \\[ *\\d+\\.\\d{6}\\]: p:\\d+ s:\\d+ pp:\\d+ u:${uid} g:\\d+ eu:${uid} eg:\\d+ t:NULL /bin/echo /bin/echo seed-marker $`).test(l))).toBe(true);
+  });
 });
