@@ -524,7 +524,8 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     await waitFor(() => got.includes('up'), 10_000, 'the syslog receiver');
     fs.writeFileSync(conf, `output = ${log}\nsyslog = ${sock}\n`);
     await startDaemon();
-    expect((await ssh('/bin/echo syslog-marker')).stdout).toBe('syslog-marker');
+    const viaSyslog = await ssh('/bin/echo syslog-marker');
+    expect(viaSyslog.stdout, viaSyslog.stderr).toBe('syslog-marker');
     const s = await finishedSession('syslog-marker');
     await waitFor(() => got.includes(`"event":"end","session":"${s.start.session}"`), 10_000, 'the end record on syslog');
     const lines = got.split('\n').filter((l) => l.includes(`"session":"${s.start.session}"`));
