@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 
+#include "daemon_socket.h"
 #include "filter.h"
 #include "kernel.h"
 #include "launch.h"
@@ -271,6 +272,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::ThreadSafeFunction tsfn;
   pid_t pid = -1;
   bool released = false;
+  int attached_listener = -1;  // attach(): closed with the session
 
  private:
   Napi::Value AnswerJs(const Napi::CallbackInfo& info) {
@@ -290,12 +292,15 @@ class Session : public Napi::ObjectWrap<Session> {
   }
   Napi::Value KillJs(const Napi::CallbackInfo& info) {
     int sig = info[0].As<Napi::Number>().Int32Value();
+    if (pid <= 0) return Napi::Boolean::New(info.Env(), false);  // attached: no process of ours
     return Napi::Boolean::New(info.Env(), kill(pid, sig) == 0);
   }
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {
     if (!released) {
       released = true;
       tsfn.Release();
+      if (attached_listener >= 0) close(attached_listener);
+      attached_listener = -1;
     }
     return info.Env().Undefined();
   }
@@ -413,6 +418,62 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   return obj;
 }
 
+// attach(listenerFd, options, onMessages) → Session: supervises the listener
+// of a session started elsewhere (netlog-shell, via netlogd) with the same
+// batch/answer path as spawn(); no process of ours, so no exit message: the
+// session ends ('end') when no process uses the filter any more.
+// The Supervisor object is kept for the life of the process (a few hundred
+// bytes a session): its threads end with the session but hold `this` until
+// they have (one supervisor thread for all sessions replaces this).
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsObject() || !info[2].IsFunction()) {
+    Napi::TypeError::New(env, "attach(listenerFd, options, onMessages)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int listener = info[0].As<Napi::Number>().Int32Value();
+  Napi::Object o = info[1].As<Napi::Object>();
+  SupervisorOptions sopts;
+  Napi::Object traps = o.Get("traps").As<Napi::Object>();
+  sopts.traps.exec = BoolField(traps, "exec", true);
+  sopts.traps.connect = BoolField(traps, "connect", true);
+  sopts.traps.accept = BoolField(traps, "accept", true);
+  sopts.traps.bind = BoolField(traps, "bind", true);
+  sopts.traps.close = BoolField(traps, "close", true);
+  sopts.exec = sopts.traps.exec;
+  sopts.probes = o.Get("probes").As<Napi::Number>().Uint32Value();
+  sopts.argv_max = o.Get("argvMax").As<Napi::Number>().Uint32Value();
+  InstallInterruptHandler();
+  Napi::Object obj = g_session_ctor->New({});
+  Session* s = Session::Unwrap(obj);
+  s->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "netlog-supervisor", 0, 1);
+  Napi::ThreadSafeFunction tsfn = s->tsfn;
+  auto sup = std::make_shared<Supervisor>(listener, sopts, [tsfn](Supervisor* raw) mutable {
+    tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function cb) {
+      std::deque<Message> batch = raw->Drain();
+      std::string json = "[";
+      for (const Message& m : batch) {
+        MessageToJson(json, m);
+        json += ',';
+      }
+      Close(json, ']');
+      cb.Call({Napi::String::New(env, json)});
+    });
+  });
+  s->sup = sup;
+  uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+  ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &sync_flags);
+  static std::vector<std::shared_ptr<Supervisor>>* kept = new std::vector<std::shared_ptr<Supervisor>>;
+  kept->push_back(sup);  // before Start: a thread that did start keeps `this`
+  if (!sup->Start()) {
+    s->released = true;
+    tsfn.Release();
+    return ThrowLaunchError(env, "supervisor thread", errno);
+  }
+  s->attached_listener = listener;
+  return obj;
+}
+
 // lookupUser(name) -> {name, uid, gid, groups, home, shell} or null, through
 // NSS (getpwnam_r, getgrouplist), so LDAP/SSSD users resolve too.
 Napi::Value LookupUser(const Napi::CallbackInfo& info) {
@@ -479,6 +540,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));
+  exports.Set("attach", Napi::Function::New(env, Attach));
+  RegisterDaemonSocket(env, exports);
   return exports;
 }
 

@@ -273,6 +273,12 @@ void Supervisor::Run() {
     if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no task uses the filter
   }
   ended_.store(true);
+  // The monitor and idle workers end with the session: netlogd supervises
+  // many sessions over its life.
+  { std::lock_guard<std::mutex> lk(ops_mu_); }
+  ops_cv_.notify_all();
+  { std::lock_guard<std::mutex> lk(pool_mu_); }
+  pool_cv_.notify_all();
   Message m;
   m.type = MsgType::End;
   Push(std::move(m));
@@ -814,6 +820,7 @@ void Supervisor::WorkerLoop() {
   std::unique_lock<std::mutex> lk(pool_mu_);
   for (;;) {
     while (jobs_.empty()) {
+      if (ended_.load()) return;
       idle_workers_++;
       pool_cv_.wait(lk);
       idle_workers_--;
@@ -859,6 +866,7 @@ void Supervisor::Monitor() {
   size_t seen_ops = 0;
   for (;;) {
     if (ops_.empty()) {
+      if (ended_.load()) return;
       ops_cv_.wait(lk);
       interval_ms = 2;
       continue;

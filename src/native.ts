@@ -75,6 +75,34 @@ export interface LaunchError extends Error {
   errnoName?: string;
 }
 
+/** attach(): a listener received from netlog-shell, supervised like a spawned session. */
+export interface AttachOptions {
+  traps: Traps;
+  probes: number;
+  argvMax: number;
+}
+
+/** A registration on netlogd's socket, with the login's facts read from /proc/PID of the peer. */
+export interface DaemonConnection {
+  fd: number; // -1 when refused (error set)
+  pid: number;
+  peerUid: number;
+  error?: string;
+  uid?: number;
+  gid?: number;
+  euid?: number;
+  tty?: string | null;
+  auid?: number | null;
+  ses?: number | null;
+  exe?: string;
+  argv?: string[];
+  sshConnection?: string | null;
+  /** The peer already has a seccomp filter (netlog-shell inside a session, or elsewhere). */
+  seccomp?: boolean;
+  /** A pidfd of the peer (present when error is not); the caller closes it. */
+  pidfd?: number;
+}
+
 interface Addon {
   /** onMessages gets each batch as one JSON text of NativeMessage[] (cheaper than N-API objects). */
   spawn(options: SpawnOptions, onMessages: (batchJson: string) => void): NativeSession;
@@ -82,6 +110,23 @@ interface Addon {
   lookupUser(name: string): UserInfo | null;
   /** Clears O_NONBLOCK on fd; "ok" or an errno name. */
   setBlocking(fd: number): string;
+  /** Supervises a listener that another process handed over; the session has no pid of ours (kill() is a no-op). */
+  attach(listenerFd: number, options: AttachOptions, onMessages: (batchJson: string) => void): NativeSession;
+  /** The BPF program of the filter for these traps (struct sock_filter[]), for netlog-shell. */
+  exportFilter(traps: Traps): Buffer;
+  daemonListen(path: string): number;
+  daemonServe(listenFd: number, onConnection: (c: DaemonConnection) => void): void;
+  daemonHandshake(fd: number, payload: Buffer, onDone: (r: { listener?: number; error?: string }) => void): void;
+  daemonAck(fd: number): string;
+  daemonClose(fd: number): void;
+  daemonSend(fd: number, payload: Buffer): string;
+  /** PPid chain of pid, nearest first. */
+  daemonAncestors(pid: number): number[];
+  daemonPidfdAlive(pidfd: number): boolean;
+  daemonShutdown(listenFd: number): void;
+  /** Starts watching process exits (proc connector); '' or why exit statuses cannot be known. */
+  daemonWatchExits(onExit: (e: { pid: number; status: number }) => void): string;
+  daemonWatchPid(pid: number, on: boolean): void;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,7 +1,7 @@
 // The only file that talks to the addon: starts the session, turns native
 // batches into records, has them written, then answers the held syscalls
 // (log before allow). Whitelisted events are answered without a record.
-import { addon, type NativeEvent, type NativeMessage, type NativeSession, type SpawnOptions } from './native.js';
+import { addon, type AttachOptions, type NativeEvent, type NativeMessage, type NativeSession, type SpawnOptions } from './native.js';
 import type { Config } from './config/keys.js';
 import type { EventRecord } from './record/types.js';
 import type { RecordWriter } from './record/writer.js';
@@ -61,6 +61,7 @@ export function effectiveProbes(config: Config): number {
 export class Supervision {
   private session: NativeSession | undefined;
   private reaped = false;
+  private sessionId: string | undefined;
   readonly counts: SessionCounts = { hidden: 0 };
 
   constructor(
@@ -73,6 +74,12 @@ export class Supervision {
   start(options: SpawnOptions): number {
     this.session = addon.spawn(options, (batchJson) => this.onBatch(JSON.parse(batchJson) as NativeMessage[]));
     return this.session.pid;
+  }
+
+  /** Supervises a listener handed over by netlog-shell (netlogd); its records carry `session`. */
+  attach(listenerFd: number, options: AttachOptions, session: string): void {
+    this.sessionId = session;
+    this.session = addon.attach(listenerFd, options, (batchJson) => this.onBatch(JSON.parse(batchJson) as NativeMessage[]));
   }
 
   /** Swaps in a new configuration (whitelists, probes) between two batches. */
@@ -103,6 +110,7 @@ export class Supervision {
     for (const msg of batch) {
       if (msg.type !== 'event') continue;
       const rec = toRecord(msg);
+      if (this.sessionId !== undefined) rec.session = this.sessionId;
       if (this.hidden(rec)) {
         this.counts.hidden++;
         quiet.push(msg.token);

@@ -15,8 +15,8 @@ const NOT_BUILT = undefined;
 // One line per subcommand: its loader, or NOT_BUILT.
 export const SUBCOMMANDS: Readonly<Record<string, (() => Promise<Run>) | undefined>> = {
   report: NOT_BUILT,
-  daemon: NOT_BUILT,
-  install: NOT_BUILT,
+  daemon: async () => (await import('../daemon/main.js')).daemonMain,
+  install: async () => (await import('../install/main.js')).installMain,
 };
 
 function say(text: string): void {

@@ -20,7 +20,9 @@ function proc(p: ProcInfo): ProcInfo {
 
 export function formatJson(rec: EventRecord | RunRecord): string {
   if (isRunRecord(rec)) return JSON.stringify({ v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event, run: rec.run });
-  const out: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event, proc: proc(rec.proc) };
+  const out: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event };
+  if (rec.session !== undefined) out.session = rec.session;
+  out.proc = proc(rec.proc);
   if (rec.net) out.net = net(rec.net);
   if (rec.exec) {
     const e = rec.exec;

@@ -58,6 +58,8 @@ export interface EventRecord {
   /** Seconds since boot (CLOCK_BOOTTIME) for the seed format: [secs, usecs]. Not serialised to JSON. */
   boot?: [number, number];
   event: 'exec' | 'connect' | 'accept' | 'bind' | 'close';
+  /** The login session (netlogd) the record belongs to. */
+  session?: string;
   proc: ProcInfo;
   net?: NetInfo;
   exec?: ExecInfo;

@@ -35,7 +35,7 @@ interface Rsyslog {
  */
 async function startRsyslog(dir: string, specialParser: boolean): Promise<Rsyslog> {
   if (!fs.existsSync(RSYSLOGD)) {
-    throw new Error(`${RSYSLOGD} not found: install the Debian package rsyslog (scripts/setup-system.sh does it on CI)`);
+    throw new Error(`${RSYSLOGD} not found: install the Debian package rsyslog (scripts/setup-test.sh does it on CI)`);
   }
   const sock = path.join(dir, 'log.sock');
   const out = path.join(dir, 'out.log');
