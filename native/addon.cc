@@ -17,6 +17,7 @@
 #include "kernel.h"
 #include "launch.h"
 #include "procinfo.h"
+#include "run_process.h"
 #include "supervisor.h"
 
 namespace netlog {
@@ -462,6 +463,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("sendDatagram", Napi::Function::New(env, SendDatagram));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
+  RegisterRunProcess(env, exports);
   return exports;
 }
 

@@ -53,6 +53,8 @@ export interface EventRecord {
   /** Seconds since boot (CLOCK_BOOTTIME) for the seed format: [secs, usecs]. Not serialised to JSON. */
   boot?: [number, number];
   event: 'exec' | 'connect' | 'accept' | 'bind' | 'close';
+  /** The run this record belongs to (16 hex digits), set by the RecordWriter with seq. */
+  session?: string;
   proc: ProcInfo;
   net?: NetInfo;
   exec?: ExecInfo;
@@ -67,6 +69,8 @@ export interface RunRecord {
   ts: string;
   boot?: [number, number];
   event: 'start' | 'end' | 'reload';
+  /** As EventRecord.session. */
+  session?: string;
   run: StartInfo | EndInfo | ReloadInfo;
 }
 
