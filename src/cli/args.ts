@@ -26,6 +26,7 @@ each exec and each TCP/UDP connect, accept, bind and close.
   -c, --config PATH         configuration file (key = value, or modprobe.d lines)
       --whitelist ENTRY     hide network records matching PATH[|i<IP>][|p<PORT>]
       --exec-whitelist ENTRY  hide exec records matching PATH[|ARGV_PREFIX]
+      --whitelist-include-root  the exec whitelist applies to uid/euid 0 too
       --probes MASK         hex mask: tcp_connect 1, tcp_accept 2, tcp_close 4,
                             udp_connect 8, udp_bind 10, udp_close 20
       --no-exec             do not record exec
@@ -90,6 +91,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         break;
       case '--user':
         out.user = valueOf(opt, inline);
+        break;
+      case '--whitelist-include-root':
+        noValue();
+        out.layers.push({ whitelistIncludeRoot: true });
         break;
       case '--no-exec':
         noValue();
