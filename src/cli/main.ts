@@ -74,7 +74,7 @@ export function commandCandidates(command: string, envPath: string | undefined):
   return dirs.map((d) => path.join(d === '' ? '.' : d, command));
 }
 
-// The text and seed formatters (and chalk) are loaded only when used: every
+// The text and seed formatters are loaded only when used: every
 // module costs start-up time.
 async function formatterFor(format: string, config: Config, isTty: boolean, textContext: TextContext = {}): Promise<Formatter> {
   if (format === 'json') return formatJson;
