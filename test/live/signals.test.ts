@@ -97,6 +97,25 @@ describe('a signal another process sends to netlog-run', () => {
     expect(r.stderr).not.toContain('Debugger');
   });
 
+  it('a sigqueue(3) is relayed as one, with its sender; a kill(2) comes from netlog-run', async () => {
+    const WAIT = path.join(ROOT, 'fixtures', 'wait_siginfo.py');
+    for (const how of ['sigqueue', 'kill']) {
+      const d = dir();
+      const out = path.join(d, 'siginfo');
+      const sub = execa(process.execPath, [NETLOG_RUN, '-q', '-o', `${d}/log`, '--', 'python3', WAIT, out], { reject: false, timeout: 60_000 });
+      running.push(sub);
+      await waitFor(() => fs.existsSync(`${out}.ready`), 15_000, 'the waiting script');
+      // The sender is a process of its own, so its pid is known and is not netlog-run's.
+      const send = `import ctypes,os,sys; libc=ctypes.CDLL(None, use_errno=True); print(os.getpid(), flush=True); ` +
+        (how === 'sigqueue' ? 'libc.sigqueue(int(sys.argv[1]), 12, ctypes.c_void_p(42))' : 'os.kill(int(sys.argv[1]), 12)');
+      const sender = await execa('python3', ['-c', send, String(sub.pid)]);
+      await ended(sub, 'the waiting script');
+      const got = JSON.parse(fs.readFileSync(out, 'utf8')) as { code: number; pid: number };
+      if (how === 'sigqueue') expect(got).toEqual({ code: -1, pid: Number(sender.stdout.trim()) });
+      else expect(got).toEqual({ code: 0, pid: sub.pid });
+    }
+  });
+
   it('a signal a process of the session sends to netlog-run (kill $PPID) does not come back to it', async () => {
     const d = dir();
     const out = path.join(d, 'count');
