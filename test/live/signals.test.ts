@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NETLOG_RUN, readRecords, ROOT, tempDir, waitFor, type JsonRecord } from './harness.js';
-import { shellCommand, Tmux } from './tmux.js';
+import { gone, shellCommand, Tmux, waitExec } from './tmux.js';
 
 const RUN = `${process.execPath} ${NETLOG_RUN}`;
 const COUNT = path.join(ROOT, 'fixtures', 'count_signals.py');
@@ -146,5 +146,26 @@ describe('Ctrl-C on a terminal', () => {
     process.kill(runPid, 'SIGUSR1');
     await tmux.waitScreen(name, /rc-0$/m, 'COMMAND to exit 0');
     expect(fs.readFileSync(out, 'utf8')).toBe('1');
+  });
+});
+
+describe('a hangup of the terminal', () => {
+  it('when netlog-run leads the terminal\'s session, its SIGHUP goes to COMMAND, never a config reload (-c)', async () => {
+    const d = dir();
+    const log = path.join(d, 'netlog.jsonl');
+    const conf = path.join(d, 'netlog.conf');
+    fs.writeFileSync(conf, 'probes = 0xffffffff\n');
+    const name = `netlog-hup-${process.pid}`;
+    // netlog-run is the pane's process: the session leader, as under sshd.
+    await tmux.newSession(name, shellCommand(d, `${RUN} -c ${conf} -o ${log} -- bash --norc -i`));
+    await tmux.waitScreen(name, /nl\$ $/m, 'the prompt');
+    await tmux.run('send-keys', '-t', name, 'sleep 100', 'Enter');
+    const sleep = (await waitExec(log, ['sleep', '100'])).proc!;
+    await tmux.run('kill-session', '-t', name);
+    await waitFor(() => readRecords(log).at(-1)?.event === 'end', 10_000, 'the session to end on the hangup');
+    const records = readRecords(log);
+    expect(records.some((r) => r.event === 'reload')).toBe(false);
+    expect(endOf(records)).toMatchObject({ exit_code: 129, signal: 'SIGHUP' });
+    expect(gone(sleep.pid)).toBe(true);
   });
 });
