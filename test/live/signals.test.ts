@@ -73,9 +73,9 @@ describe('a signal another process sends to netlog-run', () => {
   it('timeout -s INT stops COMMAND, with --foreground (the signal reaches netlog-run only) and without', async () => {
     for (const foreground of [['--foreground'], []]) {
       const log = path.join(dir(), 'netlog.jsonl');
-      // 2 s is the workload's own timer.
+      // 3 s is the workload's own timer (long enough for COMMAND to have started).
       const r = await ended(
-        execa('timeout', [...foreground, '-s', 'INT', '2', process.execPath, NETLOG_RUN, '-q', '-o', log, '--', ...SERVER], { reject: false, timeout: 60_000 }),
+        execa('timeout', [...foreground, '-s', 'INT', '3', process.execPath, NETLOG_RUN, '-q', '-o', log, '--', ...SERVER], { reject: false, timeout: 60_000 }),
         `timeout ${foreground.join(' ')}`,
       );
       expect(r.exitCode).toBe(124);
