@@ -15,7 +15,7 @@ import { NetlogError } from '../errors.js';
 import { formatJson } from '../record/json.js';
 import { isRunRecord, type AnyRecord, type ReloadInfo, type RunRecord } from '../record/types.js';
 import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
-import { FileSink, ownStderr, StderrSink, type Sink } from '../sink/sinks.js';
+import { FileSink, ownStderr, StderrSink } from '../sink/sinks.js';
 import { effectiveProbes, isoMicros, nowMicros, Supervision } from '../supervisor.js';
 import { addon, type Traps, type UserInfo } from '../native.js';
 import { runProcess } from '../run-process.js';
@@ -138,7 +138,7 @@ export async function main(argv: string[]): Promise<void> {
       // A sink that cannot work at start: COMMAND is not started, and the
       // sinks opened so far leave nothing behind.
       say(err.message);
-      for (const { sink } of sinks) (sink as Sink).discard?.();
+      for (const { sink } of sinks) sink.discard?.();
       quit(EXIT_FAILURE);
     }
     throw err;
