@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,7 +48,9 @@ int OpenOwnStderr(const char** kind) {
   return fd;
 }
 
-size_t WriteAllBlocking(int fd, const char* buf, size_t len) {
+namespace {
+
+size_t WriteAllUnmasked(int fd, const char* buf, size_t len) {
   size_t off = 0;
   while (off < len) {
     ssize_t n = write(fd, buf + off, len - off);
@@ -64,6 +67,24 @@ size_t WriteAllBlocking(int fd, const char* buf, size_t len) {
     if (n == 0) errno = EIO;
     return off;
   }
+  return off;
+}
+
+}  // namespace
+
+size_t WriteAllBlocking(int fd, const char* buf, size_t len) {
+  // On a terminal with `stty tostop`, a write from a background job raises
+  // SIGTTOU; netlog-run catches it (it must not stop on its own), and a
+  // caught SIGTTOU makes the kernel restart the write forever. Blocked, the
+  // write goes through (tty_check_change()).
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &ttou, &old);
+  size_t off = WriteAllUnmasked(fd, buf, len);
+  int err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
   return off;
 }
 

@@ -122,6 +122,18 @@ describe('a terminal shared with COMMAND', () => {
   });
 });
 
+describe('a background job on a terminal with stty tostop', () => {
+  it('netlog-run writes its records and ends (a caught SIGTTOU would restart its write forever)', async () => {
+    const d = dir();
+    const name = `netlog-tostop-${process.pid}`;
+    await tmux.newSession(name, shellCommand(d, 'bash --norc -i'));
+    await tmux.waitScreen(name, /nl\$ $/m, 'the prompt');
+    await tmux.run('send-keys', '-t', name, `stty tostop; ${RUN} -- /bin/true & wait $!; echo bg-rc-$?`, 'Enter');
+    const screen = await tmux.waitScreen(name, /^bg-rc-0$/m, 'the background netlog-run to end');
+    expect(screen).toMatch(/ end +session=\w+ exit 0, 2 records, 0 hidden$/m);
+  });
+});
+
 describe('records on a stderr that COMMAND made non-blocking', () => {
   it('a pipe reader that starts late loses no record, and COMMAND sees its own flag', async () => {
     const d = dir();
