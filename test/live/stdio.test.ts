@@ -157,4 +157,31 @@ describe('records on a stderr that COMMAND made non-blocking', () => {
     expect(records.at(-1)).toMatchObject({ event: 'end', run: { refused: 0 } });
     expect(records.filter((rec) => rec.event === 'exec' && (rec as { exec?: { argv: string[] } }).exec?.argv[0] === 'true')).toHaveLength(200);
   });
+
+  // A socket cannot be reopened (a systemd service's stderr is one, to journald): netlog-run
+  // writes fd 2 itself and waits in poll(2) when COMMAND made it non-blocking.
+  it('the same on a stderr that is a unix socket', async () => {
+    const d = dir();
+    const script = path.join(d, 'nb.py');
+    fs.writeFileSync(script, 'import os\nos.set_blocking(2, False)\nfor i in range(200):\n    os.spawnv(os.P_WAIT, "/bin/true", ["true"])\n');
+    const driver = [
+      'import socket, subprocess, sys, time',
+      'a, b = socket.socketpair()',
+      '# A small buffer: the first few records fill it (EAGAIN once COMMAND made it non-blocking).',
+      'b.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)',
+      'p = subprocess.Popen(sys.argv[1:], stderr=b)',
+      'b.close()',
+      'time.sleep(1)  # a slow reader: the workload',
+      'data = b""',
+      'while chunk := a.recv(65536): data += chunk',
+      'sys.stdout.write(data.decode())',
+      'sys.exit(p.wait())',
+    ].join('\n');
+    const r = await execa('python3', ['-c', driver, process.execPath, NETLOG_RUN, '-f', 'json', '--', 'python3', script], { reject: false, timeout: 60_000 });
+    expect(r.exitCode).toBe(0);
+    const records = r.stdout.split('\n').filter((l) => l.startsWith('{"v":1')).map((l) => JSON.parse(l) as { seq: number; event: string; exec?: { argv: string[] }; run?: { refused: number } });
+    records.forEach((rec, i) => expect(rec.seq).toBe(i + 1));
+    expect(records.at(-1)).toMatchObject({ event: 'end', run: { refused: 0 } });
+    expect(records.filter((rec) => rec.exec?.argv[0] === 'true')).toHaveLength(200);
+  });
 });
