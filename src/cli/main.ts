@@ -95,6 +95,12 @@ function signalName(n: number): string | null {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // One line, and an exit that leaves fds 0-2 as COMMAND set them (not Node's
+  // stack trace and exit). The session then fails closed.
+  process.on('uncaughtException', (err) => {
+    say(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    quit(EXIT_FAILURE);
+  });
   let args;
   let config: Config;
   try {
