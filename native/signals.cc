@@ -171,6 +171,13 @@ bool StartSignalRelay(std::function<void()> on_reload) {
 bool SetRelayTarget(pid_t pid) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) return false;
+  // COMMAND may have failed its first exec and been reaped by the waiter
+  // already; a pid reused since is not our child: nothing to relay to.
+  if (ParentOf(pid) != getpid()) {
+    close(pidfd);
+    errno = ESRCH;
+    return false;
+  }
   fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   g_target.store(pidfd);
   Caught wake{0, 0, 0, 0, {}};

@@ -16,7 +16,8 @@ namespace netlog {
 bool StartSignalRelay(std::function<void()> on_reload);
 
 // COMMAND has started: signals are relayed to it from now on, those that
-// arrived before it existed first. Returns false with errno on pidfd_open.
+// arrived before it existed first. Returns false with errno (ESRCH: COMMAND
+// is gone already).
 bool SetRelayTarget(pid_t pid);
 
 }  // namespace netlog

@@ -297,8 +297,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   textContext.commandPid = commandPid;
   // COMMAND is held in its first exec: signals that came meanwhile reach it now.
+  // ESRCH: COMMAND failed its first exec and was reaped already; nothing to relay to.
   const relayed = runProcess.relayTo(commandPid);
-  if (relayed !== 'ok') say(`signals sent to netlog-run cannot be relayed to COMMAND: ${relayed}`);
+  if (relayed !== 'ok' && relayed !== 'ESRCH') say(`signals sent to netlog-run cannot be relayed to COMMAND: ${relayed}`);
   // COMMAND's first exec reaches us through the event loop, so this record
   // still comes first in the log.
   writer.write([startRecord], 0);
