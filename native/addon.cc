@@ -19,6 +19,7 @@
 #include "kernel.h"
 #include "launch.h"
 #include "procinfo.h"
+#include "run_process.h"
 #include "supervisor.h"
 
 namespace netlog {
@@ -542,6 +543,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking));
   exports.Set("attach", Napi::Function::New(env, Attach));
   RegisterDaemonSocket(env, exports);
+  RegisterRunProcess(env, exports);
   return exports;
 }
 

@@ -119,6 +119,11 @@ struct ChildArgs {
   }
   if (listener < 0) ChildFail(a.err_fd, kStageSeccomp, errno, 125);
   if (SendFd(a.sock, listener) < 0) ChildFail(a.err_fd, kStageSendListener, errno, 125);
+  // netlog-run is undumpable (run_process.cc) and this child inherited it:
+  // the supervisor, unprivileged, could not read this exec's path. With its
+  // copy of the listener closed first, nothing here is worth protecting.
+  close(listener);
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   char ack;
   ssize_t n;
   while ((n = read(a.sock, &ack, 1)) < 0 && errno == EINTR) {

@@ -1,5 +1,8 @@
 // netlog-run: parse the command line and config, open the sinks, start the
 // supervised session, pass signals on, and exit with COMMAND's status.
+// First: Node's stdio streams must never exist (see own-stdio.ts).
+import './own-stdio.js';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import tty from 'node:tty';
 import path from 'node:path';
@@ -12,9 +15,11 @@ import { NetlogError } from '../errors.js';
 import { formatJson } from '../record/json.js';
 import { isRunRecord, type AnyRecord, type ReloadInfo, type RunRecord } from '../record/types.js';
 import { RecordWriter, type Formatter, type SinkWithFormat } from '../record/writer.js';
-import { FileSink, StderrSink } from '../sink/sinks.js';
+import { FileSink, ownStderr, StderrSink } from '../sink/sinks.js';
 import { effectiveProbes, isoMicros, nowMicros, Supervision } from '../supervisor.js';
 import { addon, type Traps, type UserInfo } from '../native.js';
+import { runProcess } from '../run-process.js';
+import type { TextContext } from '../record/text.js';
 import {
   PROBE_TCP_ACCEPT,
   PROBE_TCP_CLOSE,
@@ -29,10 +34,20 @@ const EXIT_FAILURE = 125;
 
 function say(text: string): void {
   try {
-    fs.writeSync(2, `netlog-run: ${text}\n`);
+    ownStderr().write(`netlog-run: ${text}\n`);
   } catch {
     // stderr is gone: nothing else to tell
   }
+}
+
+/** Exits at once (_exit): fds 0-2 and the terminal stay as COMMAND left them. */
+function quit(code: number): never {
+  return runProcess.exitNow(code);
+}
+
+/** Writes text to stdout (--help, --version) with a blocking write. */
+function print(text: string): void {
+  runProcess.writeAll(1, Buffer.from(text));
 }
 
 function version(): string {
@@ -59,9 +74,9 @@ export function commandCandidates(command: string, envPath: string | undefined):
   return dirs.map((d) => path.join(d === '' ? '.' : d, command));
 }
 
-// The text and seed formatters (and chalk) are loaded only when used: every
+// The text and seed formatters are loaded only when used: every
 // module costs start-up time.
-async function formatterFor(format: string, config: Config, isTty: boolean): Promise<Formatter> {
+async function formatterFor(format: string, config: Config, isTty: boolean, textContext: TextContext = {}): Promise<Formatter> {
   if (format === 'json') return formatJson;
   if (format === 'seed') {
     const { formatSeed } = await import('../record/seed.js');
@@ -70,7 +85,7 @@ async function formatterFor(format: string, config: Config, isTty: boolean): Pro
   }
   const { formatText, textColors } = await import('../record/text.js');
   const colors = textColors(isTty);
-  return (rec: AnyRecord) => formatText(rec, colors);
+  return (rec: AnyRecord) => formatText(rec, colors, textContext);
 }
 
 function signalName(n: number): string | null {
@@ -80,17 +95,23 @@ function signalName(n: number): string | null {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // One line, and an exit that leaves fds 0-2 as COMMAND set them (not Node's
+  // stack trace and exit). The session then fails closed.
+  process.on('uncaughtException', (err) => {
+    say(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    quit(EXIT_FAILURE);
+  });
   let args;
   let config: Config;
   try {
     args = parseArgs(argv);
     if (args.help) {
-      fs.writeSync(1, USAGE + '\n');
-      process.exit(0);
+      print(USAGE + '\n');
+      quit(0);
     }
     if (args.version) {
-      fs.writeSync(1, `netlog-run ${version()}\n`);
-      process.exit(0);
+      print(`netlog-run ${version()}\n`);
+      quit(0);
     }
     if (args.user !== undefined && process.getuid?.() !== 0) throw new UsageError('--user needs netlog-run to be started as root');
     const layers = args.configFile ? [readConfigFile(args.configFile), ...args.layers] : args.layers;
@@ -99,17 +120,19 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof NetlogError) {
       say(err.message);
       if (err instanceof UsageError) say("try 'netlog-run --help'");
-      process.exit(EXIT_FAILURE);
+      quit(EXIT_FAILURE);
     }
     throw err;
   }
 
   const sinks: SinkWithFormat[] = [];
+  // COMMAND's launch is told apart in the text format (its caller is our own child, running node).
+  const textContext: TextContext = { launcherExe: realPath(process.execPath) };
   try {
     if (config.output !== undefined) {
-      sinks.push({ sink: new FileSink(config.output), format: await formatterFor(config.format ?? 'json', config, false) });
+      sinks.push({ sink: new FileSink(config.output), format: await formatterFor(config.format ?? 'json', config, false, textContext) });
     } else {
-      sinks.push({ sink: new StderrSink(), format: await formatterFor(config.format ?? 'text', config, tty.isatty(2)) });
+      sinks.push({ sink: new StderrSink(), format: await formatterFor(config.format ?? 'text', config, tty.isatty(2), textContext) });
     }
     if (config.syslog !== undefined) {
       const inner = config.format === 'seed' ? await formatterFor('seed', config, false) : formatJson;
@@ -118,19 +141,32 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (err) {
     if (err instanceof NetlogError) {
+      // A sink that cannot work at start: COMMAND is not started, and the
+      // sinks opened so far leave nothing behind.
       say(err.message);
-      process.exit(EXIT_FAILURE);
+      for (const { sink } of sinks) sink.discard?.();
+      quit(EXIT_FAILURE);
     }
     throw err;
   }
 
   const quiet = args.quiet;
-  const writer = new RecordWriter(sinks, (reason) =>
-    say(`${reason}; refusing the supervised system calls whose records cannot be written (EACCES)`),
+  // Several runs may append to one log (the steps of a CI job): each record names its run.
+  const session = crypto.randomBytes(8).toString('hex');
+  const writer = new RecordWriter(
+    sinks,
+    (reason) => say(`${reason}; refusing the supervised system calls whose records cannot be written (EACCES)`),
+    session,
   );
   const runRecord = (event: RunRecord['event'], run: RunRecord['run']): RunRecord => {
     return { v: 1, seq: 0, ts: isoMicros(nowMicros()), event, run };
   };
+  if (!quiet && process.getuid?.() === 0 && args.user === undefined && config.execWhitelist.length > 0 && !config.whitelistIncludeRoot) {
+    say(
+      'the exec whitelist does not apply to processes running as root (uid or euid 0), and COMMAND runs as root: ' +
+        'its execs are all recorded (--whitelist-include-root or whitelist_include_root = 1 applies it to root too)',
+    );
+  }
 
   let exit: { code: number; signal: number } | undefined;
   let ended = false;
@@ -148,12 +184,17 @@ export async function main(argv: string[]): Promise<void> {
     });
     if (startFailed) {
       say('COMMAND was not started: its log cannot be written');
-    } else if (!writer.write([end], 0) && !quiet) {
-      say(`end: exit ${exit.code}, ${writer.counts.records} records, ${writer.counts.refused} refused`);
+    } else {
+      const stored = writer.counts.records;
+      writer.write([end], 0);
+      // Only when the main log could not take the end record, with the same counts it holds.
+      if (writer.counts.records === stored && !quiet) {
+        say(`end: exit ${exit.code}, ${stored} record${stored === 1 ? '' : 's'}, ${writer.counts.refused} refused`);
+      }
     }
     writer.close();
     supervision.close();
-    process.exit(startFailed ? EXIT_FAILURE : exit.code);
+    runProcess.exitNow(startFailed ? EXIT_FAILURE : exit.code);
   };
 
   const supervision = new Supervision(config, writer, {
@@ -181,30 +222,34 @@ export async function main(argv: string[]): Promise<void> {
     },
   });
 
-  // Terminal signals reach COMMAND through the process group; netlog-run
-  // itself must survive them.
-  for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGPIPE'] as const) process.on(sig, () => {});
-  process.on('SIGTERM', () => supervision.kill(osConstants.signals.SIGTERM));
-  // With a config file, SIGHUP re-reads it (docs/configuration.md); without one it is
-  // passed on to COMMAND like SIGTERM.
+  // SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 and SIGALRM are
+  // handled natively (native/signals.cc): relayed to COMMAND when a process
+  // outside the session sent them, not when the terminal did (COMMAND's
+  // foreground job got those already). With a config file, a SIGHUP sent by
+  // a process re-reads it instead (docs/configuration.md).
+  // Ctrl-Z and the other job-control stops reach COMMAND through its process
+  // group; netlog-run survives them and follows COMMAND's stop (onStopped).
+  for (const sig of ['SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGPIPE'] as const) process.on(sig, () => {});
   const configFile = args.configFile;
-  if (configFile !== undefined) {
-    process.on('SIGHUP', () => {
-      const outcome = reloadConfig(configFile, args.layers, config, traps);
-      if (outcome.config) {
-        const fixed = (['output', 'format', 'syslog', 'argvMaxSize', 'simpleFormat', 'syslogFacility'] as const).filter(
-          (k) => outcome.config![k] !== config[k],
-        );
-        if (fixed.length > 0 && !quiet) say(`config reload: ${fixed.join(', ')} cannot change while running; the rest is applied`);
-        config = { ...outcome.config, ...Object.fromEntries(fixed.map((k) => [k, config[k]])) };
-        supervision.reconfigure(config);
-      } else {
-        say(`config reload refused, the previous configuration stays: ${outcome.error}`);
-      }
-      writer.write([runRecord('reload', outcome.record)], 0);
-    });
-  } else {
-    process.on('SIGHUP', () => supervision.kill(osConstants.signals.SIGHUP));
+  const reload = (file: string): void => {
+    const outcome = reloadConfig(file, args.layers, config, traps);
+    if (outcome.config) {
+      const fixed = (['output', 'format', 'syslog', 'argvMaxSize', 'simpleFormat', 'syslogFacility'] as const).filter(
+        (k) => outcome.config![k] !== config[k],
+      );
+      if (fixed.length > 0 && !quiet) say(`config reload: ${fixed.join(', ')} cannot change while running; the rest is applied`);
+      config = { ...outcome.config, ...Object.fromEntries(fixed.map((k) => [k, config[k]])) };
+      supervision.reconfigure(config);
+    } else {
+      say(`config reload refused, the previous configuration stays: ${outcome.error}`);
+    }
+    writer.write([runRecord('reload', outcome.record)], 0);
+  };
+  const relay = runProcess.relaySignals(configFile !== undefined ? () => reload(configFile) : undefined);
+  if (relay !== 'ok') {
+    say(`cannot set up the signal relay: ${relay}`);
+    writer.discard();
+    quit(EXIT_FAILURE);
   }
   process.on('SIGCONT', () => supervision.kill(osConstants.signals.SIGCONT));
 
@@ -217,7 +262,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!user) {
       say(`--user: no such user '${args.user}'`);
       writer.discard();
-      process.exit(EXIT_FAILURE);
+      quit(EXIT_FAILURE);
     }
     // As su - sets them.
     Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: user.shell });
@@ -231,8 +276,9 @@ export async function main(argv: string[]): Promise<void> {
     uid: process.getuid?.() ?? -1,
     config_digest: config.digest,
   });
+  let commandPid: number;
   try {
-    supervision.start({
+    commandPid = supervision.start({
       candidates: commandCandidates(command[0]!, process.env.PATH),
       argv: command,
       env: envList,
@@ -247,8 +293,13 @@ export async function main(argv: string[]): Promise<void> {
     if (e.code !== 'ELAUNCH') throw err;
     say(e.message + launchHint(e.stage, e.errno));
     writer.discard();
-    process.exit(EXIT_FAILURE);
+    quit(EXIT_FAILURE);
   }
+  textContext.commandPid = commandPid;
+  // COMMAND is held in its first exec: signals that came meanwhile reach it now.
+  // ESRCH: COMMAND failed its first exec and was reaped already; nothing to relay to.
+  const relayed = runProcess.relayTo(commandPid);
+  if (relayed !== 'ok' && relayed !== 'ESRCH') say(`signals sent to netlog-run cannot be relayed to COMMAND: ${relayed}`);
   // COMMAND's first exec reaches us through the event loop, so this record
   // still comes first in the log.
   writer.write([startRecord], 0);
@@ -298,6 +349,14 @@ export function reloadConfig(
     return { error, record: { status: 'refused', config_digest: current.digest, error } };
   }
   return { config: next, record: { status: 'applied', config_digest: next.digest } };
+}
+
+function realPath(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 function launchHint(stage: string | undefined, errno: number | undefined): string {

@@ -1,5 +1,8 @@
 // JSON Lines record format, schema version 1 (docs/records.md): keys in the contract's
-// order; internal fields (boot time, accepted) are not written.
+// order; internal fields (boot time, accepted) are not written. Characters
+// that JSON leaves raw but a terminal or a line splitter would act on (C1,
+// U+2028, bidi controls) are written as \uXXXX escapes.
+import { jsonSafe } from './escape.js';
 import { isRunRecord, type Endpoint, type EventRecord, type NetInfo, type ProcInfo, type RunRecord } from './types.js';
 
 const endpoint = (e: Endpoint): Endpoint => ({ ip: e.ip, port: e.port });
@@ -19,15 +22,15 @@ function proc(p: ProcInfo): ProcInfo {
 }
 
 export function formatJson(rec: EventRecord | RunRecord): string {
-  if (isRunRecord(rec)) return JSON.stringify({ v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event, run: rec.run });
-  const out: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event };
-  if (rec.session !== undefined) out.session = rec.session;
-  out.proc = proc(rec.proc);
+  const head: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event };
+  if (rec.session !== undefined) head.session = rec.session;
+  if (isRunRecord(rec)) return jsonSafe(JSON.stringify({ ...head, run: rec.run }));
+  const out: Record<string, unknown> = { ...head, proc: proc(rec.proc) };
   if (rec.net) out.net = net(rec.net);
   if (rec.exec) {
     const e = rec.exec;
     out.exec = { file: e.file, path: e.path, argv: e.argv, cwd: e.cwd, argv_truncated: e.argv_truncated };
   }
   if (rec.result !== undefined) out.result = rec.result;
-  return JSON.stringify(out);
+  return jsonSafe(JSON.stringify(out));
 }

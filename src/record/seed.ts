@@ -1,6 +1,7 @@
 // The `seed` output format (docs/seed-format.md): one line per record, byte-compatible with what the
 // original secure_log device printed for netlog and execlog records.
 
+import { seedSafe } from './escape.js';
 import type { Endpoint, EventRecord, NetInfo, ProcInfo } from './types.js';
 
 export interface SeedOptions {
@@ -48,17 +49,19 @@ function formatBody(rec: EventRecord): string {
     const exec = rec.exec;
     if (!exec) return '';
     // execlog: each argument followed by a space, CR and LF made spaces; a cut argv ends in '$'.
-    const args = exec.argv.map((arg) => arg.replace(/[\r\n]/g, ' '));
+    // Other controls become '?' here, in the file too (docs/seed-format.md): no forged line.
+    const args = exec.argv.map(seedSafe);
     const argv = exec.argv_truncated && args.length > 0 ? `${args.join(' ')}$` : args.map((a) => `${a} `).join('');
-    return `${exec.file} ${argv}`;
+    return `${seedSafe(exec.file)} ${argv}`;
   }
   const net = rec.net;
-  if (!net) return rec.proc.exe;
+  const exe = seedSafe(rec.proc.exe);
+  if (!net) return exe;
   const local = formatEndpoint(net.family, net.local);
-  if (rec.event === 'bind') return `${rec.proc.exe} ${protoName(net)} ${local}${ARROWS.bind}`;
+  if (rec.event === 'bind') return `${exe} ${protoName(net)} ${local}${ARROWS.bind}`;
   // The kernel printed the socket's peer even when unset: 0.0.0.0:0 or [::]:0.
   const remote = formatEndpoint(net.family, net.remote ?? { ip: net.family === 'ipv4' ? '0.0.0.0' : '::', port: 0 });
-  return `${rec.proc.exe} ${protoName(net)} ${local}${ARROWS[rec.event]}${remote}`;
+  return `${exe} ${protoName(net)} ${local}${ARROWS[rec.event]}${remote}`;
 }
 
 function protoName(net: NetInfo): string {

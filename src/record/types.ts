@@ -58,7 +58,7 @@ export interface EventRecord {
   /** Seconds since boot (CLOCK_BOOTTIME) for the seed format: [secs, usecs]. Not serialised to JSON. */
   boot?: [number, number];
   event: 'exec' | 'connect' | 'accept' | 'bind' | 'close';
-  /** The login session (netlogd) the record belongs to. */
+  /** The run or login session this record belongs to (16 hex digits): set by the RecordWriter with seq, or by netlogd per login. */
   session?: string;
   proc: ProcInfo;
   net?: NetInfo;
@@ -74,6 +74,8 @@ export interface RunRecord {
   ts: string;
   boot?: [number, number];
   event: 'start' | 'end' | 'reload';
+  /** As EventRecord.session. */
+  session?: string;
   run: StartInfo | EndInfo | ReloadInfo;
 }
 

@@ -28,6 +28,8 @@ export class RecordWriter {
   constructor(
     private readonly sinks: readonly SinkWithFormat[],
     private readonly onFailure: (reason: string) => void,
+    /** The run's id, written in every record (several runs may share one log). */
+    private readonly session?: string,
   ) {}
 
   nextSeq(): number {
@@ -41,7 +43,10 @@ export class RecordWriter {
   write(records: AnyRecord[], refusable: number): boolean {
     if (records.length === 0) return true;
     const first = this.seq + 1;
-    records.forEach((rec, i) => (rec.seq = first + i));
+    records.forEach((rec, i) => {
+      rec.seq = first + i;
+      if (this.session !== undefined) rec.session = this.session;
+    });
     let primaryOk = false;
     let allOk = true;
     this.sinks.forEach(({ sink, format }, idx) => {

@@ -1,9 +1,11 @@
 // Where records go: a file (append, created 0600), a FIFO or stdout, and stderr. A batch is one
 // write(2) per sink; a failed write is undone (the file is cut back) so that a
-// record is either whole in the log or refused.
+// record is either whole in the log or refused. Nothing here changes the
+// flags of a descriptor that COMMAND shares.
 import fs from 'node:fs';
 import { NetlogError } from '../errors.js';
 import { addon } from '../native.js';
+import { runProcess } from '../run-process.js';
 
 export interface Sink {
   readonly name: string;
@@ -14,27 +16,11 @@ export interface Sink {
   discard?(): void;
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-const FULL_PIPE_PATIENCE_MS = 5000;
-
-/**
- * Writes all of buf; on failure the error carries how many bytes went out.
- * stderr is shared with COMMAND, which may make it non-blocking: a full
- * pipe (EAGAIN) is waited out, for a bounded time, rather than refused.
- */
+/** Writes all of buf to a descriptor of netlog-run's own (not shared with COMMAND); on failure the error carries how many bytes went out. */
 function writeAll(fd: number, buf: Buffer): void {
   let off = 0;
-  let waited = 0;
   try {
-    while (off < buf.length) {
-      try {
-        off += fs.writeSync(fd, buf, off, buf.length - off);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || waited >= FULL_PIPE_PATIENCE_MS) throw err;
-        Atomics.wait(pause, 0, 0, 1);
-        waited += 1;
-      }
-    }
+    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
   } catch (err) {
     (err as { written?: number }).written = off;
     throw err;
@@ -134,11 +120,43 @@ function statOrUndefined(path: string): fs.Stats | undefined {
   }
 }
 
+/**
+ * netlog-run's way to stderr, which it shares with COMMAND. A terminal or a
+ * pipe is reopened (/proc/self/fd/2) as a description of its own, so
+ * neither side sees the other's O_NONBLOCK; a file (whose offset is shared)
+ * or a socket (which cannot be reopened) is written through fd 2 itself,
+ * with a write that waits in poll(2) if COMMAND made it non-blocking.
+ */
+export class StderrWriter {
+  private fd: number | undefined;
+  readonly kind: string;
+
+  constructor() {
+    const own = runProcess.openOwnStderr();
+    this.kind = own.kind;
+    this.fd = own.fd >= 0 ? own.fd : 2;
+  }
+
+  /** Writes all of text; throws an errno-named Error when it cannot. */
+  write(text: string): void {
+    const buf = Buffer.from(text);
+    const r = runProcess.writeAll(this.fd ?? 2, buf);
+    if (r.error !== 'ok') throw Object.assign(new Error(`${r.error}: ${r.written} of ${buf.length} bytes written`), { code: r.error });
+  }
+}
+
+let stderrWriter: StderrWriter | undefined;
+
+/** The one StderrWriter of the process (notices and records share it, in order). */
+export function ownStderr(): StderrWriter {
+  return (stderrWriter ??= new StderrWriter());
+}
+
 export class StderrSink implements Sink {
   readonly name = 'stderr';
   write(text: string): void {
     try {
-      writeAll(2, Buffer.from(text));
+      ownStderr().write(text);
     } catch (err) {
       throw new NetlogError('ESINK', `cannot write to stderr: ${describe(err)}`);
     }

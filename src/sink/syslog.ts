@@ -1,7 +1,9 @@
 // The syslog sink: RFC 5424 messages over a unix datagram socket (/dev/log by
-// default), app-name "netlog". A syslog that is down is a sink failure.
+// default), app-name "netlog". A syslog that is down at start stops
+// netlog-run before COMMAND runs; one that goes down later is a sink failure.
 import os from 'node:os';
 import { addon } from '../native.js';
+import { runProcess } from '../run-process.js';
 import { NetlogError } from '../errors.js';
 import type { Sink } from './sinks.js';
 
@@ -18,6 +20,11 @@ export class SyslogSink implements Sink {
     private readonly facility: number,
   ) {
     this.name = `syslog ${socketPath}`;
+    const probe = runProcess.connectDatagram(socketPath);
+    if (probe !== 'ok') {
+      const why = probe === 'ECONNREFUSED' ? 'no syslog daemon is listening there' : probe === 'ENOENT' ? 'no such socket' : probe === 'EACCES' ? 'permission denied' : probe;
+      throw new NetlogError('EOUTPUT', `cannot send to syslog at ${socketPath}: ${why} (${probe})`);
+    }
   }
 
   /** Each line of the batch is one syslog message. */

@@ -101,7 +101,7 @@ describe('exec records', () => {
     const ses = auditId('sessionid');
     for (const rec of r.execs) {
       const p = proc(rec);
-      expect(Object.keys(rec)).toEqual(['v', 'seq', 'ts', 'event', 'proc', 'exec']);
+      expect(Object.keys(rec)).toEqual(['v', 'seq', 'ts', 'event', 'session', 'proc', 'exec']);
       expect(Object.keys(p)).toEqual(PROC_KEYS);
       expect(Object.keys(rec.exec!)).toEqual(['file', 'path', 'argv', 'cwd', 'argv_truncated']);
       expect(rec.v).toBe(1);
@@ -174,7 +174,7 @@ describe('start and end records', () => {
     expectGapless(r.records);
     const start = r.records[0]!;
     const end = r.records.at(-1)!;
-    expect(Object.keys(start)).toEqual(['v', 'seq', 'ts', 'event', 'run']);
+    expect(Object.keys(start)).toEqual(['v', 'seq', 'ts', 'event', 'session', 'run']);
     expect(start.run).toEqual({
       version: VERSION,
       pid: r.pid,
@@ -182,7 +182,7 @@ describe('start and end records', () => {
       uid: process.getuid!(),
       config_digest: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    expect(Object.keys(end)).toEqual(['v', 'seq', 'ts', 'event', 'run']);
+    expect(Object.keys(end)).toEqual(['v', 'seq', 'ts', 'event', 'session', 'run']);
     expect(end.run).toEqual({ exit_code: code, signal, records: r.records.length - 1, hidden: 0, refused: 0 });
     expect(r.execs.map((e) => e.exec?.argv)).toEqual([['bash', '-c', script]]);
     expect(ofKind(r.records, 'start')).toHaveLength(1);

@@ -1,7 +1,8 @@
 // The syslog sink (`--syslog[=PATH]`, SPEC §2, §8) against a real rsyslogd with a private
 // configuration and socket: every record of a session arrives as authpriv.info (PRI 86) from
-// app-name netlog, in JSON or seed format; a syslog that is down is a sink failure whose
-// syscalls are refused with EACCES, said once on stderr and counted in the end record.
+// app-name netlog, in JSON or seed format; a syslog that is down at start stops netlog-run
+// with 125 before COMMAND runs; one that goes down later is a sink failure whose syscalls
+// are refused with EACCES, said once on stderr and counted in the end record.
 
 import fs from 'node:fs';
 import net from 'node:net';
@@ -210,23 +211,29 @@ describe('--syslog to a real rsyslogd', () => {
     expect(ofKind(records, 'connect')).toHaveLength(2);
   });
 
-  it('--syslog=/nonexistent.sock: the session\'s syscalls are refused, said once, counted', async () => {
+  // A sink that cannot work at start stops netlog-run before COMMAND runs (exit 125), as an
+  // unwritable -o does: one message, no log left behind, COMMAND never started.
+  it.each([
+    ['a missing socket', 'missing', /no such socket \(ENOENT\)$/],
+    ['a socket file nobody listens on', 'stale', /no syslog daemon is listening there \(ECONNREFUSED\)$/],
+  ])('--syslog to %s: exit 125 before COMMAND runs, said once', async (_name, kind, why) => {
     const dir = tempDir();
     const log = path.join(dir, 'netlog.log');
     const marker = path.join(dir, 'marker');
-    const r = await netlogRaw(['--syslog=/nonexistent.sock', '-o', log, '--', 'bash', '-c', `/bin/true; touch ${marker}`], {
-      cwd: dir,
-      env: { PATH },
-    });
-    // Nothing ran unrecorded: bash itself could not be executed.
+    const sock = path.join(dir, 'dev-log');
+    if (kind === 'stale') {
+      // Bound, then closed: the file stays, nobody receives.
+      await execa('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.close()', sock]);
+      expect(fs.statSync(sock).isSocket()).toBe(true);
+    }
+    const r = await netlogRaw([`--syslog=${sock}`, '-o', log, '--', 'bash', '-c', `touch ${marker}`], { cwd: dir, env: { PATH } });
+    expect(r.exitCode).toBe(125);
     expect(fs.existsSync(marker)).toBe(false);
-    expect(r.exitCode).not.toBe(0);
-    expect(r.stderr.match(/netlog-run: cannot send to syslog at \/nonexistent\.sock: /g)).toHaveLength(1);
-    const records = readRecords(log);
-    expect(records[0]?.event).toBe('start');
-    const end = endOf(records);
-    // A refusal (EACCES), not a kill: the end record counts it.
-    expect(end.refused).toBeGreaterThanOrEqual(1);
-    expect(end.signal).toBeNull();
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^netlog-run: cannot send to syslog at ${sock}: `));
+    expect(lines[0]).toMatch(why);
+    // The log it would have created is not left behind.
+    expect(fs.existsSync(log)).toBe(false);
   });
 });

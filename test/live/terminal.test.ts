@@ -2,77 +2,17 @@
 // into it, the screen read back. An interactive shell under netlog-run keeps job control,
 // Ctrl-C, Ctrl-Z and resizing; netlog-run started from a shell stops and goes on with its job.
 
-import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectGapless, NETLOG_RUN, readRecords, tempDir, waitForAsync, type JsonRecord } from './harness.js';
+import { expectGapless, NETLOG_RUN, readRecords, tempDir, waitForAsync } from './harness.js';
+import { gone, procState as state, shellCommand, Tmux, waitExec } from './tmux.js';
 
-// A tmux server of our own: nothing else's sessions are seen or touched.
-const SOCKET = `netlog-test-${process.pid}`;
-const sessions: string[] = [];
+const tmuxServer = new Tmux();
+const tmux = (...args: string[]): Promise<string> => tmuxServer.run(...args);
+const waitScreen = (name: string, re: RegExp, what: string): Promise<string> => tmuxServer.waitScreen(name, re, what);
+const newSession = (name: string, command: string): Promise<{ panePid: number; tty: string }> => tmuxServer.newSession(name, command);
 
-async function tmux(...args: string[]): Promise<string> {
-  const r = await execa('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { timeout: 10_000 });
-  return String(r.stdout);
-}
-
-async function screen(name: string): Promise<string> {
-  return tmux('capture-pane', '-p', '-J', '-t', name);
-}
-
-async function waitScreen(name: string, re: RegExp, what: string, timeoutMs = 10_000): Promise<string> {
-  let text = '';
-  try {
-    await waitForAsync(async () => re.test((text = await screen(name))), timeoutMs, what);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; the screen:\n${text}`);
-  }
-  return text;
-}
-
-/** The state letter of a process (R, S, T, Z...), or null when it is gone. */
-function state(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
-
-function gone(pid: number): boolean {
-  const s = state(pid);
-  return s === null || s === 'Z';
-}
-
-function execOf(log: string, argv: string[]): JsonRecord | undefined {
-  return readRecords(log).find((r) => JSON.stringify(r.exec?.argv) === JSON.stringify(argv));
-}
-
-async function waitExec(log: string, argv: string[]): Promise<JsonRecord> {
-  await waitForAsync(() => execOf(log, argv) !== undefined, 10_000, `the exec of ${argv.join(' ')}`);
-  return execOf(log, argv)!;
-}
-
-async function newSession(name: string, command: string): Promise<{ panePid: number; tty: string }> {
-  await tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', command);
-  sessions.push(name);
-  const [pid = '', tty = ''] = (await tmux('display-message', '-p', '-t', name, '#{pane_pid} #{pane_tty}')).split(' ');
-  return { panePid: Number(pid), tty: tty.replace(/^\/dev\//, '') };
-}
-
-afterEach(async () => {
-  for (const name of sessions.splice(0)) {
-    await execa('tmux', ['-L', SOCKET, '-f', '/dev/null', 'kill-session', '-t', name], { reject: false, timeout: 10_000 });
-  }
-  await execa('tmux', ['-L', SOCKET, '-f', '/dev/null', 'kill-server'], { reject: false, timeout: 10_000 });
-});
-
-function shellCommand(dir: string, inner: string): string {
-  // HISTFILE in the temp dir: the shell's history goes nowhere else.
-  return `exec env PS1='nl$ ' HISTFILE=${dir}/history ${inner}`;
-}
+afterEach(() => tmuxServer.cleanup());
 
 describe('an interactive shell under netlog-run', () => {
   it('keeps Ctrl-C, job control and resizing; its records name the pty', async () => {

@@ -40,9 +40,9 @@ function keys(line: string): string[] {
 
 describe('formatJson', () => {
   it('writes the SPEC §4 connect example with its keys in the contract order', () => {
-    const line = formatJson(netRec('connect', CONNECT));
+    const line = formatJson({ ...netRec('connect', CONNECT), session: '6f1c2a9e04b3d771' });
     expect(line).toBe(
-      '{"v":1,"seq":7,"ts":"2026-11-25T06:10:00.123456Z","event":"connect",' +
+      '{"v":1,"seq":7,"ts":"2026-11-25T06:10:00.123456Z","event":"connect","session":"6f1c2a9e04b3d771",' +
         '"proc":{"pid":4242,"tid":4243,"ppid":4100,"sid":4100,"pgid":4242,"tty":"pts/0","uid":1000,"gid":1001,"euid":1002,"egid":1003,"auid":1000,"ses":3,"exe":"/usr/bin/curl","comm":"curl"},' +
         '"net":{"proto":"tcp","family":"ipv4","local":{"ip":"10.0.0.5","port":48712},"remote":{"ip":"93.184.216.34","port":80}}}',
     );
@@ -111,6 +111,24 @@ describe('formatJson', () => {
     expect(JSON.parse(formatJson(END)).run).toEqual({ exit_code: 0, signal: null, records: 8, hidden: 0, refused: 0 });
   });
 
+  it('puts session right after event in run records too', () => {
+    expect(keys(formatJson({ ...START, session: 'ab' }))).toEqual(['v', 'seq', 'ts', 'event', 'session', 'run']);
+    expect(keys(formatJson({ ...execRec(), session: 'ab' }))).toEqual(['v', 'seq', 'ts', 'event', 'session', 'proc', 'exec']);
+  });
+
+  it('escapes C1 controls, DEL, U+2028/U+2029 and bidi controls, and the value parses back the same', () => {
+    const nasty = 'a\u009b31m\u0085\u2028\u2029\u202e\u2066\u200f\x7f\x1b\nb';
+    const line = formatJson(execRec({ file: nasty, argv: [nasty] }, { exe: nasty }));
+    // eslint-disable-next-line no-control-regex
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f]/u);
+    expect(line).toContain('\\u009b');
+    expect(line).toContain('\\u202e');
+    const back = JSON.parse(line);
+    expect(back.exec.file).toBe(nasty);
+    expect(back.exec.argv).toEqual([nasty]);
+    expect(back.proc.exe).toBe(nasty);
+  });
+
   it('never writes the internal boot time, not even for start and end records', () => {
     const withBoot: RunRecord = { ...START, boot: [1234, 567890] };
     expect(formatJson(withBoot)).not.toContain('boot');
@@ -161,25 +179,33 @@ describe('formatText', () => {
     }
   });
 
-  it('shows the time, the event, the process, the file and the quoted argv of an exec', () => {
+  it('shows the time, the event, labelled process fields, the file and the argv of an exec', () => {
     const line = formatText(execRec({ argv: ['echo', 'a b'], file: '/bin/echo' }), textColors(false, {}));
-    expect(line).toContain('06:10:00.123456');
-    expect(line).toMatch(/\bexec\b/);
-    expect(line).toContain('pid 4242');
-    expect(line).toContain('/usr/bin/bash');
-    expect(line).toContain('/bin/echo "echo" "a b"');
-    expect(line).not.toContain('truncated');
+    expect(line).toBe('06:10:00.123456 exec    pid=4242 ppid=4100 uid=1000/1002 tty=pts/0 exe=/usr/bin/bash file=/bin/echo argv: echo "a b"');
+    expect(formatText(execRec({}, { tty: null }), textColors(false, {}))).toContain(' tty=- ');
     expect(formatText(execRec({ argv_truncated: true }), textColors(false, {}))).toContain('(argv truncated)');
   });
 
   it('shows uid/euid when they differ', () => {
-    expect(formatText(execRec({}, { uid: 1000, euid: 0 }), textColors(false, {}))).toContain('uid 1000/0');
-    expect(formatText(execRec({}, { uid: 1000, euid: 1000 }), textColors(false, {}))).toMatch(/uid 1000 /);
+    expect(formatText(execRec({}, { uid: 1000, euid: 0 }), textColors(false, {}))).toContain('uid=1000/0 ');
+    expect(formatText(execRec({}, { uid: 1000, euid: 1000 }), textColors(false, {}))).toMatch(/uid=1000 /);
+  });
+
+  it('credits the launch of COMMAND to netlog-run, not to node, and only that exec', () => {
+    const ctx = { commandPid: 4242, launcherExe: '/usr/bin/node' };
+    const launch = execRec({}, { exe: '/usr/bin/node', comm: 'node' });
+    expect(formatText(launch, textColors(false, {}), ctx)).toContain(' by=netlog-run file=/usr/bin/ls argv: ls -l /tmp');
+    expect(formatText(launch, textColors(false, {}), ctx)).not.toContain('node');
+    // COMMAND exec'ing again from the same pid, or a node program elsewhere in the session.
+    expect(formatText(execRec(), textColors(false, {}), ctx)).toContain(' exe=/usr/bin/bash ');
+    expect(formatText(execRec({}, { pid: 5000, exe: '/usr/bin/node' }), textColors(false, {}), ctx)).toContain(' exe=/usr/bin/node ');
   });
 
   it('shows network endpoints with arrows, IPv6 in brackets, and a failed result', () => {
     const c = textColors(false, {});
-    expect(formatText(netRec('connect', CONNECT, 'ECONNREFUSED'), c)).toContain('TCP 10.0.0.5:48712 -> 93.184.216.34:80 ECONNREFUSED');
+    expect(formatText(netRec('connect', CONNECT, 'ECONNREFUSED'), c)).toBe(
+      '06:10:00.123456 connect pid=4242 ppid=4100 uid=1000/1002 tty=pts/0 exe=/usr/bin/curl TCP 10.0.0.5:48712 -> 93.184.216.34:80 result=ECONNREFUSED',
+    );
     expect(formatText(netRec('connect', CONNECT, 'ok'), c)).toMatch(/-> 93\.184\.216\.34:80$/);
     const v6: NetInfo = { proto: 'tcp', family: 'ipv6', local: { ip: '::1', port: 22 }, remote: { ip: '::ffff:1.2.3.4', port: 5 } };
     expect(formatText(netRec('accept', v6), c)).toContain('TCP [::1]:22 <- [::ffff:1.2.3.4]:5');
@@ -187,11 +213,44 @@ describe('formatText', () => {
     expect(formatText(netRec('bind', { proto: 'udp', family: 'ipv4', local: { ip: '0.0.0.0', port: 123 } }), c)).toContain('UDP 0.0.0.0:123 BIND');
   });
 
-  it('shows start and end', () => {
+  it('shows start and end with the session, in words with correct plurals', () => {
     const c = textColors(false, {});
-    expect(formatText(START, c)).toMatch(/start .*0\.1\.0.*pid 4000.*bash -c true/);
-    expect(formatText(END, c)).toMatch(/end exit 0, 8 records, 0 hidden/);
-    expect(formatText({ ...END, run: { exit_code: 143, signal: 'SIGTERM', records: 1, hidden: 0, refused: 0 } }, c)).toContain('killed by SIGTERM');
+    expect(formatText({ ...START, session: '6f1c2a9e04b3d771' }, c)).toBe(
+      '06:10:00.123456 start   session=6f1c2a9e04b3d771 version=0.1.0 pid=4000 uid=1000 command: bash -c true',
+    );
+    expect(formatText({ ...END, session: '6f1c2a9e04b3d771' }, c)).toBe('06:10:00.123456 end     session=6f1c2a9e04b3d771 exit 0, 8 records, 0 hidden');
+    const one = { ...END, run: { exit_code: 143, signal: 'SIGTERM', records: 1, hidden: 0, refused: 0 } };
+    expect(formatText(one, c)).toMatch(/ killed by SIGTERM, 1 record, 0 hidden$/);
+  });
+
+  it('quotes and escapes every field with one rule: the start command as exec argv', () => {
+    const c = textColors(false, {});
+    const argv = ['sh', '-c', 'echo "a\\b"\nexit', ''];
+    const start = formatText({ ...START, run: { ...(START.run as object), command: argv } as RunRecord['run'] }, c);
+    const exec = formatText(execRec({ argv, file: '/tmp/a b' }), c);
+    const shown = 'sh -c "echo \\"a\\\\b\\"\\nexit" ""';
+    expect(start.endsWith(`command: ${shown}`)).toBe(true);
+    expect(exec.endsWith(`file="/tmp/a b" argv: ${shown}`)).toBe(true);
+  });
+
+  // U+009B is CSI on a terminal that takes C1 controls; U+202E reverses the text after it.
+  it('writes no C0/C1 control, DEL, line separator or bidi control raw, in any field', () => {
+    const nasty = 'x\u009b31m\u202egnp.exe\u2028\u2066\x7f\x1b[2J\ty';
+    const recs: (EventRecord | RunRecord)[] = [
+      execRec({ file: nasty, argv: [nasty], cwd: nasty }, { exe: nasty, tty: nasty }),
+      { ...netRec('connect', CONNECT, nasty), proc: { ...proc, exe: nasty } },
+      { ...START, run: { ...(START.run as object), command: [nasty] } as RunRecord['run'] },
+      { v: 1, seq: 2, ts: TS, event: 'reload', run: { status: 'refused', config_digest: 'ab', error: nasty } },
+    ];
+    for (const colors of [textColors(false, {}), textColors(true, {})]) {
+      for (const rec of recs) {
+        // eslint-disable-next-line no-control-regex
+        const raw = formatText(rec, colors).replace(/\x1b\[\d+m/g, '');
+        // eslint-disable-next-line no-control-regex
+        expect(raw).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u);
+      }
+    }
+    expect(formatText(recs[0]!, textColors(false, {}))).toContain('file="x\\x9b31m\\u{202e}gnp.exe\\u{2028}\\u{2066}\\x7f\\x1b[2J\\ty"');
   });
 
   // The text format is "one readable line per record" (SPEC §2) for a person at a terminal:

@@ -106,6 +106,21 @@ describe('formatSeed', () => {
     expect(line).toBe(`execlog ${stamp}: ${ids} /usr/bin/ls ls -l /tmp `);
   });
 
+  // A name chosen by the audited user must not forge a line or drive the terminal of whoever
+  // reads the log: CR/LF become spaces (the original's rule for argv), other controls '?'.
+  it('an exec file, argv and a program path with newlines or controls stay on one line', () => {
+    const forged = '/tmp/x\n<6>1 - - execlog - - - [    1.000000]: p:1 s:1 pp:1 u:0 g:0 eu:0 eg:0 t:NULL /bin/fake';
+    const exec = formatSeed(execRec({ file: forged, argv: ['a\r\nb', 'c\u009b31m\u202ed\x1b\te\x00'] }), { simpleFormat: true });
+    expect(exec).toBe(`execlog [ 1234.567890]: ${ids} /tmp/x <6>1 - - execlog - - - [    1.000000]: p:1 s:1 pp:1 u:0 g:0 eu:0 eg:0 t:NULL /bin/fake a  b c?31m?d??e? `);
+    const net = formatSeed(
+      netRec('connect', { proto: 'tcp', family: 'ipv4', local: { ip: '10.0.0.5', port: 1 }, remote: { ip: '10.0.0.6', port: 2 } }, '/opt/a\nb\u2028c'),
+      { simpleFormat: true },
+    );
+    expect(net).toBe(`netlog [ 1234.567890]: ${ids} /opt/a b?c TCP 10.0.0.5:1 -> 10.0.0.6:2`);
+    const bind = formatSeed(netRec('bind', { proto: 'udp', family: 'ipv4', local: { ip: '0.0.0.0', port: 123 } }, '/opt/\u202ex'), { simpleFormat: true });
+    expect(bind).toBe(`netlog [ 1234.567890]: ${ids} /opt/?x UDP 0.0.0.0:123 BIND `);
+  });
+
   it('prints ids as the kernel printed them with %d', () => {
     const line = formatSeed(execRec({}, { uid: 4294967295, euid: 65534 }), { simpleFormat: true });
     expect(line).toContain(' u:-1 g:1001 eu:65534 ');
