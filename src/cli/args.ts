@@ -10,6 +10,8 @@ export interface CliArgs {
   layers: ConfigLayer[];
   noExec: boolean;
   quiet: boolean;
+  /** --ci: log file from the environment, quiet, a step summary (docs/ci.md). */
+  ci?: boolean;
   user?: string;
   help: boolean;
   version: boolean;
@@ -31,6 +33,12 @@ each exec and each TCP/UDP connect, accept, bind and close.
       --no-exec             do not record exec
       --syslog[=PATH]       also send records to syslog (default socket /dev/log)
       --user USER           (root only) run COMMAND as USER; the supervisor stays root
+      --egress audit|block  block: refuse (EPERM) connections and datagrams to
+                            destinations not allowed by --allow
+      --allow ENDPOINT      [PATH=]HOST[:PORT] allowed with --egress block: HOST an
+                            IP, CIDR, DNS name or *.name; PORT N, A-B or *; repeatable
+      --ci                  CI job: JSON log from $NETLOG_OUTPUT, $RUNNER_TEMP or
+                            $CI_PROJECT_DIR, quiet, summary to $GITHUB_STEP_SUMMARY
   -q, --quiet               no notices of netlog-run's own on stderr
   -h, --help                show this help
       --version             show the version
@@ -53,6 +61,8 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--whitelist': 'whitelist',
   '--exec-whitelist': 'exec_whitelist',
   '--probes': 'probes',
+  '--egress': 'egress',
+  '--allow': 'allow',
 };
 
 export function parseArgs(argv: readonly string[]): CliArgs {
@@ -99,6 +109,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--quiet':
         noValue();
         out.quiet = true;
+        break;
+      case '--ci':
+        noValue();
+        out.ci = true;
         break;
       case '-h':
       case '--help':
