@@ -50,6 +50,7 @@ export function formatText(rec: AnyRecord, c: ChalkInstance): string {
   const v6 = n.family === 'ipv6';
   const arrow = ARROWS[rec.event as keyof typeof ARROWS];
   const where = n.remote ? `${ep(n.local, v6)} ${arrow} ${ep(n.remote, v6)}` : `${ep(n.local, v6)} ${arrow}`;
-  const result = rec.result && rec.result !== 'ok' ? ` ${c.red(rec.result)}` : '';
+  const blocked = rec.blocked ? ` ${c.red.bold(`BLOCKED${rec.via && rec.via !== 'connect' ? ` (${rec.via})` : ''}`)}` : '';
+  const result = (rec.result && rec.result !== 'ok' ? ` ${c.red(rec.result)}` : '') + blocked;
   return `${c.dim(time)} ${c.cyan(kind)} ${who} ${n.proto.toUpperCase()} ${where}${result}`;
 }
