@@ -24,7 +24,7 @@ const MAX_UNPARSABLE_SHOWN = 10;
 class SummaryBuilder {
   records = 0;
   programs = new Map<string, { count: number; argv: string[]; exes: Set<string> }>();
-  destinations = new Map<string, { proto: string; ip: string; port: number; programs: Set<string>; count: number; results: Map<string, number>; blocked: number; via: Set<string> }>();
+  destinations = new Map<string, { proto: string; ip: string; port: number; programs: Set<string>; count: number; results: Map<string, number>; blocked: number; via: Set<string>; blockedBy: Set<string> }>();
   listeners = new Map<string, { proto: string; ip: string; port: number; programs: Set<string>; binds: number; accepted: number; peers: Map<string, number> }>();
   refused = 0;
   blocked = 0;
@@ -50,7 +50,7 @@ class SummaryBuilder {
         const key = `${proto}|${ip}|${port}`;
         let d = this.destinations.get(key);
         if (!d) {
-          d = { proto, ip, port, programs: new Set(), count: 0, results: new Map(), blocked: 0, via: new Set() };
+          d = { proto, ip, port, programs: new Set(), count: 0, results: new Map(), blocked: 0, via: new Set(), blockedBy: new Set() };
           this.destinations.set(key, d);
         }
         d.programs.add(exe);
@@ -61,6 +61,7 @@ class SummaryBuilder {
           d.blocked++;
           this.blocked++;
           d.via.add(str(rec.via) ?? 'connect');
+          d.blockedBy.add(exe);
         }
         break;
       }
@@ -114,7 +115,7 @@ class SummaryBuilder {
         count: d.count,
         results: Object.fromEntries([...d.results].sort()),
         blocked: d.blocked,
-        ...(d.via.size > 0 && { blocked_via: [...d.via].sort() }),
+        ...(d.via.size > 0 && { blocked_via: [...d.via].sort(), blocked_programs: [...d.blockedBy].sort() }),
       }))
       .sort((a, b) => b.blocked - a.blocked || b.count - a.count || a.ip.localeCompare(b.ip) || a.port - b.port);
     const listeners: Listener[] = [...this.listeners.values()]

@@ -52,7 +52,7 @@ function summaryText(s: Summary, out: string[], indent: string): void {
   if (s.programs.length > MAX_ROWS) out.push(`${indent}  ... ${s.programs.length - MAX_ROWS} more`);
   out.push(`${indent}destinations: ${s.destinations.length}`);
   for (const d of s.destinations.slice(0, MAX_ROWS)) {
-    const blocked = d.blocked > 0 ? `  BLOCKED ${d.blocked}${d.blocked_via ? ` (${d.blocked_via.join(', ')})` : ''}` : '';
+    const blocked = d.blocked > 0 ? `  BLOCKED ${d.blocked} (${[...(d.blocked_via ?? []), ...(d.blocked_programs ?? [])].join(', ')})` : '';
     out.push(`${indent}  ${d.proto.toUpperCase()} ${endpoint(d.ip, d.port)}  ×${d.count}  ${results(d)}  ${d.programs.join(', ')}${blocked}`);
   }
   if (s.destinations.length > MAX_ROWS) out.push(`${indent}  ... ${s.destinations.length - MAX_ROWS} more`);
@@ -110,7 +110,7 @@ function summaryMarkdown(s: Summary, out: string[]): void {
   if (blocked.length > 0) {
     out.push(`**Blocked: ${s.refusals.blocked}**`, '', '| proto | destination | programs | count | via |', '|---|---|---|---:|---|');
     for (const d of blocked.slice(0, MAX_ROWS)) {
-      out.push(`| ${d.proto} | ${code(endpoint(d.ip, d.port))} | ${d.programs.map(code).join(' ')} | ${d.blocked} | ${(d.blocked_via ?? []).join(', ')} |`);
+      out.push(`| ${d.proto} | ${code(endpoint(d.ip, d.port))} | ${(d.blocked_programs ?? d.programs).map(code).join(' ')} | ${d.blocked} | ${(d.blocked_via ?? []).join(', ')} |`);
     }
     out.push('');
   }

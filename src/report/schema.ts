@@ -66,6 +66,8 @@ export interface Destination {
   blocked: number;
   /** The calls that were blocked (connect, sendto, sendmsg, sendmmsg), when any. */
   blocked_via?: string[];
+  /** The programs whose calls were blocked, when any. */
+  blocked_programs?: string[];
 }
 
 export interface Listener {
