@@ -61,7 +61,7 @@ export async function reportMain(argv: readonly string[]): Promise<number> {
     if (args.allowList) {
       const entries = allowList(report);
       text = args.format === 'json' ? JSON.stringify(entries) + '\n' : entries.map((e) => e + '\n').join('');
-    } else if (args.format === 'json') text = JSON.stringify(report, null, 1) + '\n';
+    } else if (args.format === 'json') text = JSON.stringify(report) + '\n';
     else if (args.format === 'markdown') text = renderMarkdown(report);
     else text = renderText(report);
     await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
