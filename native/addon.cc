@@ -166,6 +166,10 @@ void EventToJson(std::string& out, const Event& ev) {
     out += ',';
   }
   if (ev.result_errno >= 0) JsonStr(out, "result", ErrnoName(ev.result_errno));
+  if (ev.blocked) {
+    out += "\"blocked\":true,";
+    JsonStr(out, "via", ev.via);
+  }
   Close(out, '}');
 }
 
@@ -207,6 +211,38 @@ std::vector<std::string> StringArray(Napi::Value v) {
 bool BoolField(Napi::Object o, const char* key, bool dflt) {
   Napi::Value v = o.Get(key);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
+}
+
+// {block, rules: [{exe, name, wildcard, text, cidrs: [16 bytes + prefix]..., portLo, portHi}]}
+// as src/egress/policy.ts builds it.
+void ParseEgress(Napi::Value v, bool& block, std::vector<EgressRule>& rules) {
+  block = false;
+  if (!v.IsObject()) return;
+  Napi::Object o = v.As<Napi::Object>();
+  block = BoolField(o, "block", false);
+  Napi::Value list = o.Get("rules");
+  if (!list.IsArray()) return;
+  Napi::Array a = list.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Object r = a.Get(i).As<Napi::Object>();
+    EgressRule rule;
+    rule.exe = r.Get("exe").ToString().Utf8Value();
+    rule.name = r.Get("name").ToString().Utf8Value();
+    rule.wildcard = r.Get("wildcard").ToString().Utf8Value();
+    rule.text = r.Get("text").ToString().Utf8Value();
+    rule.port_lo = static_cast<uint16_t>(r.Get("portLo").ToNumber().Uint32Value());
+    rule.port_hi = static_cast<uint16_t>(r.Get("portHi").ToNumber().Uint32Value());
+    Napi::Value cv = r.Get("cidrs");
+    if (cv.IsArray()) {
+      Napi::Array c = cv.As<Napi::Array>();
+      for (uint32_t j = 0; j + 17 <= c.Length(); j += 17) {
+        Cidr cidr{};
+        for (uint32_t k = 0; k < 17; k++) cidr[k] = static_cast<uint8_t>(c.Get(j + k).ToNumber().Uint32Value());
+        rule.cidrs.push_back(cidr);
+      }
+    }
+    rules.push_back(std::move(rule));
+  }
 }
 
 // Reaps the session's direct child (and, netlog-run being a subreaper, any
@@ -264,6 +300,7 @@ class Session : public Napi::ObjectWrap<Session> {
                        {InstanceMethod("answer", &Session::AnswerJs),
                         InstanceMethod("setProbes", &Session::SetProbesJs),
                         InstanceMethod("kill", &Session::KillJs),
+                        InstanceMethod("setEgress", &Session::SetEgressJs),
                         InstanceMethod("close", &Session::CloseJs),
                         InstanceAccessor("pid", &Session::PidJs, nullptr)});
   }
@@ -289,6 +326,14 @@ class Session : public Napi::ObjectWrap<Session> {
   }
   Napi::Value SetProbesJs(const Napi::CallbackInfo& info) {
     sup->SetProbes(info[0].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
+  }
+  // A new allow list (SIGHUP); the mode stays what the filter was built for.
+  Napi::Value SetEgressJs(const Napi::CallbackInfo& info) {
+    bool block = false;
+    std::vector<EgressRule> rules;
+    ParseEgress(info[0], block, rules);
+    sup->Egress().Set(sup->Egress().Blocking(), std::move(rules));
     return info.Env().Undefined();
   }
   Napi::Value KillJs(const Napi::CallbackInfo& info) {
@@ -355,6 +400,12 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   sopts.exec = sopts.traps.exec;
   sopts.probes = o.Get("probes").As<Napi::Number>().Uint32Value();
   sopts.argv_max = o.Get("argvMax").As<Napi::Number>().Uint32Value();
+  bool egress_block = false;
+  std::vector<EgressRule> egress_rules;
+  ParseEgress(o.Get("egress"), egress_block, egress_rules);
+  sopts.traps.send = egress_block;
+  spec.listener_by_number = egress_block;
+  if (egress_block) sopts.traps.connect = true;
 
   std::string ferr = BuildFilter(sopts.traps, spec.filter);
   if (!ferr.empty()) {
@@ -391,6 +442,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     });
   });
   s->sup = sup;
+  sup->Egress().Set(egress_block, std::move(egress_rules));
   // Halves the cost of each trapped call where the kernel has it (6.6+).
   uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
   ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &sync_flags);

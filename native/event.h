@@ -34,6 +34,8 @@ struct Event {
   bool tcp = true, ipv6 = false, has_remote = false, accepted = false;
   Endpoint local, remote;
   int result_errno = -1;  // -1: unknown; 0: ok
+  bool blocked = false;   // refused by --egress block
+  std::string via;        // the call that was blocked: connect, sendto, sendmsg, sendmmsg
 };
 
 enum class MsgType : uint8_t { Event, Exit, Stopped, Continued, End, Warning };

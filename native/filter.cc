@@ -4,6 +4,7 @@
 #include "filter.h"
 
 #include <seccomp.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <cerrno>
 #include <cstring>
@@ -41,6 +42,22 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     fastopen("sendto", 3);
     fastopen("sendmsg", 2);
     fastopen("sendmmsg", 3);
+  }
+  if (traps.send) {
+    // sendto without an address goes to the connected peer, checked at
+    // connect; sendmsg's address is in memory, out of the filter's sight.
+    int nr = seccomp_syscall_resolve_name("sendto");
+    scmp_arg_cmp named = {4, SCMP_CMP_NE, 0, 0};
+    int r = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 1, &named);
+    if (r < 0) fail("sendto", r);
+    add(SCMP_ACT_NOTIFY, "sendmsg");
+    add(SCMP_ACT_NOTIFY, "sendmmsg");
+    // TCP_FASTOPEN_CONNECT defers the connect to the first send, which may
+    // name another address: refused as MSG_FASTOPEN is.
+    nr = seccomp_syscall_resolve_name("setsockopt");
+    scmp_arg_cmp tfo[2] = {{1, SCMP_CMP_EQ, IPPROTO_TCP, 0}, {2, SCMP_CMP_EQ, 30 /* TCP_FASTOPEN_CONNECT */, 0}};
+    r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), nr, 2, tfo);
+    if (r < 0) fail("setsockopt", r);
   }
   if (traps.accept) { add(SCMP_ACT_NOTIFY, "accept"); add(SCMP_ACT_NOTIFY, "accept4"); }
   if (traps.bind) add(SCMP_ACT_NOTIFY, "bind");

@@ -9,6 +9,8 @@ namespace netlog {
 
 struct TrapSet {
   bool exec = true, connect = true, accept = true, bind = true, close = true;
+  // --egress block: datagrams with a destination (sendto, sendmsg, sendmmsg).
+  bool send = false;
 };
 
 // Returns an empty string and fills `out` on success, else "stage: reason".

@@ -78,6 +78,21 @@ int RecvFd(int sock) {
   return fd;
 }
 
+// The child's listener, by the number it wrote (the child waits for the ack
+// meanwhile, so the number still names the listener).
+int ListenerByNumber(int sock, pid_t pid) {
+  int num = -1;
+  ssize_t n;
+  while ((n = read(sock, &num, sizeof num)) < 0 && errno == EINTR) {
+  }
+  if (n != sizeof num) return -1;
+  int pidfd = sys_pidfd_open(pid, 0);
+  if (pidfd < 0) return -1;
+  int fd = sys_pidfd_getfd(pidfd, num);  // O_CLOEXEC
+  close(pidfd);
+  return fd;
+}
+
 struct ChildArgs {
   int sock, err_fd;
   sock_fprog prog;
@@ -85,6 +100,7 @@ struct ChildArgs {
   char* const* argv;
   char* const* envp;
   bool test_fail_seccomp;
+  bool listener_by_number;
   bool drop;
   uid_t uid;
   gid_t gid;
@@ -118,17 +134,22 @@ struct ChildArgs {
     listener = sys_seccomp(SECCOMP_SET_MODE_FILTER, static_cast<unsigned>(flags), const_cast<sock_fprog*>(&a.prog));
   }
   if (listener < 0) ChildFail(a.err_fd, kStageSeccomp, errno, 125);
-  if (SendFd(a.sock, listener) < 0) ChildFail(a.err_fd, kStageSendListener, errno, 125);
-  // netlog-run is undumpable (run_process.cc) and this child inherited it:
-  // the supervisor, unprivileged, could not read this exec's path. With its
-  // copy of the listener closed first, nothing here is worth protecting.
-  close(listener);
-  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+  if (a.listener_by_number) {
+    if (write(a.sock, &listener, sizeof listener) != sizeof listener) ChildFail(a.err_fd, kStageSendListener, errno, 125);
+  } else if (SendFd(a.sock, listener) < 0) {
+    ChildFail(a.err_fd, kStageSendListener, errno, 125);
+  }
   char ack;
   ssize_t n;
   while ((n = read(a.sock, &ack, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) ChildFail(a.err_fd, kStageAck, n < 0 ? errno : EPIPE, 125);
+  // netlog-run is undumpable (run_process.cc) and this child inherited it:
+  // the supervisor, unprivileged, could not read this exec's path. With its
+  // copy of the listener closed first (after the ack: in block mode the
+  // parent takes it with pidfd_getfd), nothing here is worth protecting.
+  close(listener);
+  prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   // --user: the filter was installed with root's CAP_SYS_ADMIN, so no
   // no_new_privs is needed and setuid programs keep working; the supervisor
   // stays root, out of the user's reach.
@@ -188,6 +209,7 @@ bool Launch(const LaunchSpec& spec, Launched& out, ChildError& error) {
   a.argv = argv.data();
   a.envp = envp.data();
   a.test_fail_seccomp = spec.test_fail_seccomp;
+  a.listener_by_number = spec.listener_by_number;
   a.drop = spec.drop;
   a.uid = spec.uid;
   a.gid = spec.gid;
@@ -210,7 +232,7 @@ bool Launch(const LaunchSpec& spec, Launched& out, ChildError& error) {
   if (pid == 0) ChildMain(a);
   close(sv[1]);
   close(ep[1]);
-  int listener = RecvFd(sv[0]);
+  int listener = spec.listener_by_number ? ListenerByNumber(sv[0], pid) : RecvFd(sv[0]);
   if (listener < 0) {
     ChildError e{kStageSendListener, EPIPE};
     ssize_t n;

@@ -14,6 +14,10 @@ struct LaunchSpec {
   std::vector<std::string> argv, env;
   std::vector<sock_filter> filter;
   bool test_fail_seccomp = false;  // makes the filter installation fail
+  // --egress block traps sendmsg, so the child cannot send its listener
+  // (SCM_RIGHTS) past its own filter: it writes the fd number and the
+  // parent takes the fd with pidfd_getfd(2).
+  bool listener_by_number = false;
   // --user: credentials COMMAND gets once the filter is installed (as root).
   bool drop = false;
   uid_t uid = 0;

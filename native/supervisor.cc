@@ -157,6 +157,8 @@ struct Supervisor::BlockingOp {
   }
 };
 
+long Supervisor::OpCall(BlockingOp* op, const std::function<long()>& fn) { return op->Call(fn); }
+
 // A connect that succeeded, or goes on in the background (EINPROGRESS,
 // interrupted), is dissolved: connect(2) with AF_UNSPEC.
 void Supervisor::Disconnect(int fd, int err) {
@@ -314,6 +316,9 @@ void Supervisor::Handle(const seccomp_notif& n) {
     case __NR_accept4: return HandleAccept(c);
     case __NR_bind: return HandleBind(c);
     case __NR_close: return HandleClose(c);
+    case __NR_sendto:
+    case __NR_sendmsg:
+    case __NR_sendmmsg: return HandleSend(c);
     default: return Respond(c.id, 0, true);
   }
 }
@@ -545,8 +550,10 @@ void Supervisor::HandleConnect(const Call& c) {
   }
   bool tcp = IsTcp(protocol);
   uint32_t probe = tcp ? kTcpConnect : kUdpConnect;
-  if (!IsInetTcpUdp(domain, protocol) || !(probes_.load() & probe)) {
+  // In block mode every connect is checked, whatever the probes say.
+  if (!IsInetTcpUdp(domain, protocol) || (!(probes_.load() & probe) && !egress_.Blocking())) {
     close(dup);
+    if (egress_.Blocking() && (domain == AF_INET || domain == AF_INET6)) return Unchecked(c, protocol);
     return Respond(c.id, 0, true);
   }
   int32_t len = static_cast<int32_t>(c.args[2]);
@@ -560,6 +567,8 @@ void Supervisor::HandleConnect(const Call& c) {
     return Respond(c.id, EFAULT, false);
   }
   socklen_t slen = static_cast<socklen_t>(len);
+  // --egress block: decided before the connect is performed (native/egress.cc).
+  if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
   int fl = fcntl(dup, F_GETFL);
   if (tcp && fl >= 0 && !(fl & O_NONBLOCK)) {
     RunBlocking([this, c, dup, addr, slen](BlockingOp* op) { FinishConnect(c, dup, true, addr, slen, op); }, c, dup);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "egress.h"
 #include "event.h"
 #include "filter.h"
 
@@ -45,6 +46,8 @@ class Supervisor {
   void SetProbes(uint32_t probes) { probes_.store(probes); }
   void Push(Message&& m);
   bool Ended() const { return ended_.load(); }
+  // --egress block: the table, set before the session starts (native/egress.cc).
+  EgressPolicy& Egress() { return egress_; }
 
  private:
   enum class How : uint8_t { Continue, Return, AddFd };
@@ -92,6 +95,22 @@ class Supervisor {
   void Monitor();
   void WorkerLoop();
   void Warn(const std::string& text);
+
+  // --egress block (native/egress.cc).
+ public:
+  struct Datagram;
+ private:
+  bool EgressGate(const Call& c, int dup, bool tcp, const sockaddr_storage& addr, socklen_t len);
+  void HandleSend(const Call& c);
+  void FinishSend(const Call& c, int dup, int domain, std::vector<Datagram> msgs, const std::string& exe,
+                  const char* via, BlockingOp* op, size_t sent, long first);
+  void Block(const Call& c, int dup, bool tcp, const Dest& d, const char* via);
+  void Unchecked(const Call& c, int protocol);
+  std::string CallerExe(const Call& c);
+  void RespondValue(uint64_t id, int64_t val);
+  static long OpCall(BlockingOp* op, const std::function<long()>& fn);  // op->Call, for egress.cc
+  EgressPolicy egress_;
+  std::atomic<bool> warned_unchecked_{false};
 
   int listener_;
   SupervisorOptions opts_;

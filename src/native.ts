@@ -1,6 +1,7 @@
 // The addon's typed surface; the one file that loads the .node (built by
 // cmake-js into build/Release). Nothing else in src/ touches the addon.
 import { createRequire } from 'node:module';
+import type { NativeRule } from './egress/policy.js';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -25,6 +26,8 @@ export interface NativeEvent {
   exec?: { file: string; path: string; fileId: string; argv: string[]; cwd: string; argvTruncated: boolean };
   net?: { proto: 'tcp' | 'udp'; family: 'ipv4' | 'ipv6'; local: NativeEndpoint; remote?: NativeEndpoint; accepted?: boolean };
   result?: string;
+  blocked?: boolean;
+  via?: string;
 }
 
 export type NativeMessage =
@@ -47,6 +50,13 @@ export interface SpawnOptions {
   testFailSeccomp?: boolean;
   /** --user: the credentials COMMAND runs with (the supervisor stays root). */
   user?: { uid: number; gid: number; groups: number[] };
+  /** --egress block: the table the supervisor checks before each connect and datagram. */
+  egress?: NativeEgress;
+}
+
+export interface NativeEgress {
+  block: boolean;
+  rules: NativeRule[];
 }
 
 export interface UserInfo {
@@ -62,6 +72,8 @@ export interface NativeSession {
   readonly pid: number;
   answer(tokens: Uint32Array, refuse: Uint8Array): void;
   setProbes(mask: number): void;
+  /** A new allow table (the mode stays as started). */
+  setEgress(egress: NativeEgress): void;
   /** Signals COMMAND (the session's first process), by pid. */
   kill(signal: number): boolean;
   close(): void;

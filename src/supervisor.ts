@@ -1,8 +1,8 @@
 // The only file that talks to the addon: starts the session, turns native
 // batches into records, has them written, then answers the held syscalls
 // (log before allow). Whitelisted events are answered without a record.
-import { addon, type AttachOptions, type NativeEvent, type NativeMessage, type NativeSession, type SpawnOptions } from './native.js';
-import type { Config } from './config/keys.js';
+import { addon, type AttachOptions, type NativeEgress, type NativeEvent, type NativeMessage, type NativeSession, type SpawnOptions } from './native.js';
+import { PROBE_TCP_CONNECT, PROBE_UDP_CONNECT, type Config } from './config/keys.js';
 import type { EventRecord } from './record/types.js';
 import type { RecordWriter } from './record/writer.js';
 import { matchExec } from './whitelist/exec.js';
@@ -47,6 +47,10 @@ export function toRecord(ev: NativeEvent): EventRecord {
     };
   }
   if (ev.result !== undefined) rec.result = ev.result;
+  if (ev.blocked) {
+    rec.blocked = true;
+    if (ev.via !== undefined) rec.via = ev.via;
+  }
   return rec;
 }
 
@@ -55,7 +59,9 @@ export const PROBE_TCP_BIND = 0x40;
 
 /** The mask the native side works with: the original probes plus tcp_bind. */
 export function effectiveProbes(config: Config): number {
-  return config.probes | (config.probeTcpBind ? PROBE_TCP_BIND : 0);
+  // Block mode checks, and so records, every connect.
+  const connects = config.egress === 'block' ? PROBE_TCP_CONNECT | PROBE_UDP_CONNECT : 0;
+  return config.probes | connects | (config.probeTcpBind ? PROBE_TCP_BIND : 0);
 }
 
 export class Supervision {
@@ -97,7 +103,14 @@ export class Supervision {
     this.session?.close();
   }
 
+  /** A new allow table after a config reload. */
+  setEgress(egress: NativeEgress): void {
+    this.session?.setEgress(egress);
+  }
+
   private hidden(rec: EventRecord): boolean {
+    // A blocked call is always recorded: the whitelist hides traffic, not refusals.
+    if (rec.blocked) return false;
     return rec.event === 'exec'
       ? matchExec(this.config.execWhitelist, rec, this.config.whitelistIncludeRoot)
       : matchNet(this.config.whitelist, rec);

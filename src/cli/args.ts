@@ -42,12 +42,6 @@ export class UsageError extends NetlogError {
   }
 }
 
-/**
- * Options in the table whose feature this build lacks: refused by name rather
- * than ignored, since an ignored --egress block would let everything through.
- */
-export const UNAVAILABLE: readonly string[] = ['ci', 'egress', 'allow'];
-
 type Apply = (out: CliArgs, value: string | undefined, label: string) => void;
 
 const layer = (key: string): Apply => (out, value, label) => {
@@ -80,10 +74,12 @@ export const APPLY: Readonly<Record<string, Apply>> = {
   egress: (out, v, label) => {
     if (v !== 'audit' && v !== 'block') throw new UsageError(`${label}: '${v}' is not a mode (expected audit or block)`);
     out.egress = v;
+    out.layers.push(parseCliValue('egress', v, label));
   },
   allow: (out, v, label) => {
     if (v === '') throw new UsageError(`${label}: the endpoint is empty`);
     out.allow.push(v!);
+    out.layers.push(parseCliValue('allow', v!, label));
   },
   ci: (out) => {
     out.ci = true;
@@ -102,14 +98,13 @@ export const APPLY: Readonly<Record<string, Apply>> = {
 const BY_LONG = new Map(RUN_OPTIONS.map((o) => [o.long, o]));
 const BY_SHORT = new Map(RUN_OPTIONS.filter((o) => o.short).map((o) => [o.short!, o]));
 
-export function parseArgs(argv: readonly string[], unavailable: readonly string[] = UNAVAILABLE): CliArgs {
+export function parseArgs(argv: readonly string[]): CliArgs {
   const out: CliArgs = {
     layers: [], noExec: false, quiet: false, whitelistIncludeRoot: false, ci: false, egress: 'audit', allow: [],
     help: false, version: false, command: [],
   };
   const apply = (spec: OptionSpec, value: string | undefined, label: string): void => {
     APPLY[spec.long]!(out, value, label);
-    if (unavailable.includes(spec.long)) throw new UsageError(`--${spec.long}: not supported yet`);
   };
   // The next word as an option's value; `--` is taken as a forgotten value, not as one.
   const nextValue = (i: number, label: string): string => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE, UsageError } from './args.js';
-import { parseConfig, resolveConfig } from '../config/parse.js';
+import { parseCliValue, parseConfig, resolveConfig } from '../config/parse.js';
 import type { Config, ConfigLayer } from '../config/keys.js';
 import { NetlogError } from '../errors.js';
 import { formatJson } from '../record/json.js';
@@ -114,8 +114,14 @@ export async function main(argv: string[]): Promise<void> {
       quit(0);
     }
     if (args.user !== undefined && process.getuid?.() !== 0) throw new UsageError('--user needs netlog-run to be started as root');
-    const layers = args.configFile ? [readConfigFile(args.configFile), ...args.layers] : args.layers;
+    // --ci: the policy the CI action exported (docs/ci.md), under the command line.
+    const ciLayers = args.ci ? ciEnvLayers(process.env) : [];
+    const layers = [...(args.configFile ? [readConfigFile(args.configFile)] : []), ...ciLayers, ...args.layers];
     config = resolveConfig(layers);
+    if (args.ci && config.output === undefined) {
+      const { ciLogPath } = await import('../ci/ci.js');
+      config = { ...config, output: ciLogPath(process.env) };
+    }
   } catch (err) {
     if (err instanceof NetlogError) {
       say(err.message);
@@ -150,7 +156,27 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   }
 
-  const quiet = args.quiet;
+  const quiet = args.quiet || args.ci === true;
+  // --ci: this run's summary for the job's page, from the records as they are written.
+  const stepSummary = args.ci ? process.env.GITHUB_STEP_SUMMARY : undefined;
+  let summary: import('../ci/ci.js').RunSummary | undefined;
+  if (stepSummary) {
+    const { RunSummary } = await import('../ci/ci.js');
+    summary = new RunSummary();
+    sinks.push({ sink: { name: 'step summary', write() {}, close() {} }, format: summary.tap });
+  }
+  // --egress block: the table the supervisor checks before each connect and
+  // datagram. No fallback to audit: a policy that cannot be loaded stops here.
+  let egress: import('../egress/load.js').LoadedEgress | undefined;
+  if (config.egress === 'block') {
+    const { loadEgress } = await import('../egress/load.js');
+    egress = await loadEgress(config.allow);
+    for (const name of egress.unresolved) {
+      if (!quiet) say(`allow entry '${name}': the name has no address now; it is looked up again before each refusal`);
+    }
+  } else if (config.allow.length > 0 && !quiet) {
+    say('--allow has no effect without --egress block');
+  }
   // Several runs may append to one log (the steps of a CI job): each record names its run.
   const session = crypto.randomBytes(8).toString('hex');
   const writer = new RecordWriter(
@@ -191,6 +217,10 @@ export async function main(argv: string[]): Promise<void> {
       if (writer.counts.records === stored && !quiet) {
         say(`end: exit ${exit.code}, ${stored} record${stored === 1 ? '' : 's'}, ${writer.counts.refused} refused`);
       }
+    }
+    if (summary && stepSummary && !startFailed) {
+      const why = summary.appendTo(stepSummary);
+      if (why) say(`cannot append the summary to $GITHUB_STEP_SUMMARY: ${why}`);
     }
     writer.close();
     supervision.close();
@@ -234,12 +264,14 @@ export async function main(argv: string[]): Promise<void> {
   const reload = (file: string): void => {
     const outcome = reloadConfig(file, args.layers, config, traps);
     if (outcome.config) {
-      const fixed = (['output', 'format', 'syslog', 'argvMaxSize', 'simpleFormat', 'syslogFacility'] as const).filter(
+      const fixed = (['output', 'format', 'syslog', 'argvMaxSize', 'simpleFormat', 'syslogFacility', 'egress'] as const).filter(
         (k) => outcome.config![k] !== config[k],
       );
       if (fixed.length > 0 && !quiet) say(`config reload: ${fixed.join(', ')} cannot change while running; the rest is applied`);
+      const allowChanged = outcome.config.allow.map((e) => e.canonical).join(',') !== config.allow.map((e) => e.canonical).join(',');
       config = { ...outcome.config, ...Object.fromEntries(fixed.map((k) => [k, config[k]])) };
       supervision.reconfigure(config);
+      if (config.egress === 'block' && allowChanged) void import('../egress/load.js').then(({ loadEgressSync }) => supervision.setEgress(loadEgressSync(config.allow).native));
     } else {
       say(`config reload refused, the previous configuration stays: ${outcome.error}`);
     }
@@ -275,6 +307,7 @@ export async function main(argv: string[]): Promise<void> {
     command,
     uid: process.getuid?.() ?? -1,
     config_digest: config.digest,
+    ...(config.egress === 'block' && { egress: { mode: 'block' as const, allow: config.allow.map((e) => e.canonical) } }),
   });
   let commandPid: number;
   try {
@@ -287,6 +320,7 @@ export async function main(argv: string[]): Promise<void> {
       argvMax: config.argvMaxSize,
       testFailSeccomp: process.env.NETLOG_TEST_FAIL_SECCOMP === '1',
       ...(user && { user: { uid: user.uid, gid: user.gid, groups: user.groups } }),
+      ...(egress && { egress: egress.native }),
     });
   } catch (err) {
     const e = err as { code?: string; stage?: string; errno?: number; message: string };
@@ -317,7 +351,7 @@ export function trapsFor(config: Config, noExec: boolean): Traps {
   const probes = effectiveProbes(config);
   return {
     exec: !noExec,
-    connect: (probes & (PROBE_TCP_CONNECT | PROBE_UDP_CONNECT)) !== 0,
+    connect: config.egress === 'block' || (probes & (PROBE_TCP_CONNECT | PROBE_UDP_CONNECT)) !== 0,
     accept: (probes & PROBE_TCP_ACCEPT) !== 0,
     bind: (probes & (PROBE_UDP_BIND | PROBE_TCP_BIND)) !== 0,
     close: (probes & (PROBE_TCP_CLOSE | PROBE_UDP_CLOSE)) !== 0,
@@ -357,6 +391,16 @@ function realPath(file: string): string {
   } catch {
     return file;
   }
+}
+
+/** --ci: NETLOG_EGRESS and NETLOG_ALLOW, as the GitHub action exports them. */
+function ciEnvLayers(env: NodeJS.ProcessEnv): ConfigLayer[] {
+  const layers: ConfigLayer[] = [];
+  if (env.NETLOG_EGRESS) layers.push(parseCliValue('egress', env.NETLOG_EGRESS, '$NETLOG_EGRESS'));
+  // One entry a line or comma separated, as the action's input is written.
+  const allow = (env.NETLOG_ALLOW ?? '').split(/[\n,]/).map((s) => s.trim()).filter((s) => s !== '' && !s.startsWith('#'));
+  if (allow.length > 0) layers.push(parseCliValue('allow', allow.join(','), '$NETLOG_ALLOW'));
+  return layers;
 }
 
 function launchHint(stage: string | undefined, errno: number | undefined): string {

@@ -14,7 +14,10 @@ const NOT_BUILT = undefined;
 
 // One line per subcommand: its loader, or NOT_BUILT.
 export const SUBCOMMANDS: Readonly<Record<string, (() => Promise<Run>) | undefined>> = {
-  report: NOT_BUILT,
+  report: async () => {
+    const { reportMain } = await import('../report/main.js');
+    return async (argv) => process.exit(await reportMain(argv));
+  },
   daemon: async () => (await import('../daemon/main.js')).daemonMain,
   install: async () => (await import('../install/main.js')).installMain,
 };

@@ -4,6 +4,7 @@
 import { NetlogError } from '../errors.js';
 import { parseExecList, type ExecWhitelistEntry } from '../whitelist/exec.js';
 import { parseNetList, type NetWhitelistEntry } from '../whitelist/net.js';
+import { parseAllowList, type AllowEntry } from '../egress/entry.js';
 
 export type OutputFormat = 'text' | 'json' | 'seed';
 
@@ -28,7 +29,13 @@ export interface ConfigLayer {
   /** Socket path; null turns syslog off again (`syslog=0`). */
   syslog?: string | null;
   syslogFacility?: number;
+  /** --egress: audit (record only) or block (refuse what `allow` does not list). */
+  egress?: EgressMode;
+  /** Allowed destinations for --egress block (add up across layers). */
+  allow?: AllowEntry[];
 }
+
+export type EgressMode = 'audit' | 'block';
 
 /** The effective configuration: every layer merged onto the defaults. */
 export interface Config {
@@ -45,6 +52,8 @@ export interface Config {
   /** Syslog socket path; absent when syslog is off. */
   syslog?: string;
   syslogFacility: number;
+  egress: EgressMode;
+  allow: AllowEntry[];
   /** sha256 (hex) of the canonical JSON of the settings above. */
   digest: string;
 }
@@ -141,6 +150,11 @@ function parseFacility(value: string): number {
   return code;
 }
 
+function parseEgress(value: string): EgressMode {
+  if (value === 'audit' || value === 'block') return value;
+  throw valueError(`'${value}' is not an egress policy (expected audit or block)`);
+}
+
 /** Every key a config file may set, by its name in the file. */
 export const KEYS = {
   probes: { parse: (v) => ({ probes: parseProbeMask(v) }) },
@@ -160,6 +174,8 @@ export const KEYS = {
   format: { parse: (v) => ({ format: parseFormat(v) }) },
   syslog: { parse: (v, ctx) => ({ syslog: parseSyslog(v, ctx) }) },
   syslog_facility: { parse: (v) => ({ syslogFacility: parseFacility(v) }) },
+  egress: { parse: (v) => ({ egress: parseEgress(v) }) },
+  allow: { parse: (v) => ({ allow: parseAllowList(v) }) },
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof KEYS;

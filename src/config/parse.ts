@@ -265,12 +265,14 @@ export function resolveConfig(layers: readonly ConfigLayer[]): Config {
   const merged: ConfigLayer = {};
   const whitelist = new Map<string, NonNullable<ConfigLayer['whitelist']>[number]>();
   const execWhitelist = new Map<string, NonNullable<ConfigLayer['execWhitelist']>[number]>();
+  const allow = new Map<string, NonNullable<ConfigLayer['allow']>[number]>();
   for (const layer of layers) {
     for (const [field, value] of Object.entries(layer) as [keyof ConfigLayer, unknown][]) {
       if (value !== undefined) (merged as Record<string, unknown>)[field] = value;
     }
     for (const entry of layer.whitelist ?? []) if (!whitelist.has(entry.canonical)) whitelist.set(entry.canonical, entry);
     for (const entry of layer.execWhitelist ?? []) if (!execWhitelist.has(entry.canonical)) execWhitelist.set(entry.canonical, entry);
+    for (const entry of layer.allow ?? []) if (!allow.has(entry.canonical)) allow.set(entry.canonical, entry);
   }
 
   let probes = (merged.probes ?? DEFAULTS.probes) & ALL_PROBES;
@@ -288,6 +290,8 @@ export function resolveConfig(layers: readonly ConfigLayer[]): Config {
     ...(merged.format !== undefined && { format: merged.format }),
     ...(typeof merged.syslog === 'string' && { syslog: merged.syslog }),
     syslogFacility: merged.syslogFacility ?? DEFAULTS.syslogFacility,
+    egress: merged.egress ?? 'audit',
+    allow: [...allow.values()],
   };
   return { ...settings, digest: configDigest(settings) };
 }
@@ -306,6 +310,9 @@ export function configDigest(settings: Omit<Config, 'digest'>): string {
     syslogFacility: settings.syslogFacility,
     whitelist: settings.whitelist.map((e) => e.canonical),
     whitelistIncludeRoot: settings.whitelistIncludeRoot,
+    // Only when set, so the digests of configs from before egress stay the same.
+    ...(settings.egress !== 'audit' && { egress: settings.egress }),
+    ...(settings.allow.length > 0 && { allow: settings.allow.map((e) => e.canonical) }),
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }

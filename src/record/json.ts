@@ -32,5 +32,9 @@ export function formatJson(rec: EventRecord | RunRecord): string {
     out.exec = { file: e.file, path: e.path, argv: e.argv, cwd: e.cwd, argv_truncated: e.argv_truncated };
   }
   if (rec.result !== undefined) out.result = rec.result;
+  if (rec.blocked) {
+    out.blocked = true;
+    if (rec.via !== undefined) out.via = rec.via;
+  }
   return jsonSafe(JSON.stringify(out));
 }

@@ -75,6 +75,7 @@ export function formatText(rec: AnyRecord, c: TextColors, ctx: TextContext = {})
   const v6 = n.family === 'ipv6';
   const arrow = ARROWS[rec.event as keyof typeof ARROWS];
   const where = n.remote ? `${ep(n.local, v6)} ${arrow} ${ep(n.remote, v6)}` : `${ep(n.local, v6)} ${arrow}`;
+  const blocked = rec.blocked ? ` ${c.red(`blocked${rec.via && rec.via !== 'connect' ? `=${quoteText(rec.via)}` : ''}`)}` : '';
   const result = rec.result && rec.result !== 'ok' ? ` ${c.red(`result=${quoteText(rec.result)}`)}` : '';
-  return `${head(rec.event, c.cyan)} ${who} exe=${quoteText(p.exe)} ${n.proto.toUpperCase()} ${where}${result}`;
+  return `${head(rec.event, c.cyan)} ${who} exe=${quoteText(p.exe)} ${n.proto.toUpperCase()} ${where}${result}${blocked}`;
 }

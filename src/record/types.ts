@@ -65,6 +65,9 @@ export interface EventRecord {
   exec?: ExecInfo;
   /** errno name ("ECONNREFUSED") or "ok" where the outcome is known. */
   result?: string;
+  /** Refused by --egress block (result EPERM); `via` names the call: connect, sendto, sendmsg, sendmmsg. */
+  blocked?: boolean;
+  via?: string;
 }
 
 /** The run's own records: `start` (first) and `end` (last). */
@@ -92,6 +95,8 @@ export interface StartInfo {
   command: string[];
   uid: number;
   config_digest: string;
+  /** --egress block: the policy this run enforced. */
+  egress?: { mode: 'block'; allow: string[] };
 }
 
 export interface EndInfo {

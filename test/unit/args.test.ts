@@ -3,7 +3,7 @@
 // option, and the errors that must stop netlog-run before COMMAND runs.
 
 import { describe, expect, it } from 'vitest';
-import { APPLY, parseArgs, UNAVAILABLE, UsageError, type CliArgs } from '../../src/cli/args.js';
+import { APPLY, parseArgs, UsageError, type CliArgs } from '../../src/cli/args.js';
 import { RUN_OPTIONS } from '../../src/cli/help.js';
 import type { ConfigLayer } from '../../src/config/keys.js';
 import { ConfigError, NetlogError } from '../../src/errors.js';
@@ -166,13 +166,5 @@ describe('the option table', () => {
     const shorts = RUN_OPTIONS.flatMap((o) => (o.short ? [o.short] : []));
     expect(new Set(shorts).size).toBe(shorts.length);
     expect(new Set(RUN_OPTIONS.map((o) => o.long)).size).toBe(RUN_OPTIONS.length);
-  });
-
-  it.each(UNAVAILABLE.map((name) => [name]))('--%s, not built yet, is refused by name, not ignored', (name) => {
-    const spec = RUN_OPTIONS.find((o) => o.long === name)!;
-    const argv = spec.value ? [`--${name}`, name === 'egress' ? 'block' : '127.0.0.1', 'true'] : [`--${name}`, 'true'];
-    const err = thrown(() => parseArgs(argv));
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toBe(`--${name}: not supported yet`);
   });
 });
