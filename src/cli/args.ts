@@ -14,7 +14,6 @@ import { RUN_OPTIONS, RUN_USAGE, type OptionSpec } from './help.js';
 
 export const USAGE = RUN_USAGE;
 
-export type EgressMode = 'audit' | 'block';
 
 export interface CliArgs {
   configFile?: string;
@@ -26,9 +25,6 @@ export interface CliArgs {
   /** --whitelist-include-root (also given to the config as a layer). */
   whitelistIncludeRoot: boolean;
   ci: boolean;
-  egress: EgressMode;
-  /** --allow ENDPOINT, in order, as given. */
-  allow: string[];
   help: boolean;
   version: boolean;
   command: string[];
@@ -72,13 +68,11 @@ export const APPLY: Readonly<Record<string, Apply>> = {
     out.user = v!;
   },
   egress: (out, v, label) => {
-    if (v !== 'audit' && v !== 'block') throw new UsageError(`${label}: '${v}' is not a mode (expected audit or block)`);
-    out.egress = v;
+    if (v !== 'audit' && v !== 'block') throw new UsageError(`${label}: '${v}' is not an egress policy (expected audit or block)`);
     out.layers.push(parseCliValue('egress', v, label));
   },
   allow: (out, v, label) => {
     if (v === '') throw new UsageError(`${label}: the endpoint is empty`);
-    out.allow.push(v!);
     out.layers.push(parseCliValue('allow', v!, label));
   },
   ci: (out) => {
@@ -100,7 +94,7 @@ const BY_SHORT = new Map(RUN_OPTIONS.filter((o) => o.short).map((o) => [o.short!
 
 export function parseArgs(argv: readonly string[]): CliArgs {
   const out: CliArgs = {
-    layers: [], noExec: false, quiet: false, whitelistIncludeRoot: false, ci: false, egress: 'audit', allow: [],
+    layers: [], noExec: false, quiet: false, whitelistIncludeRoot: false, ci: false,
     help: false, version: false, command: [],
   };
   const apply = (spec: OptionSpec, value: string | undefined, label: string): void => {

@@ -11,18 +11,19 @@ import { ConfigError, NetlogError } from '../../src/errors.js';
 /** The parse result with whitelist entries shown by their normalised text, for readable expectations. */
 function summary(args: CliArgs): Record<string, unknown> {
   const layer = (l: ConfigLayer): Record<string, unknown> => {
-    const { whitelist, execWhitelist, ...rest } = l;
+    const { whitelist, execWhitelist, allow, ...rest } = l;
     return {
       ...rest,
       ...(whitelist && { whitelist: whitelist.map((e) => e.canonical) }),
       ...(execWhitelist && { execWhitelist: execWhitelist.map((e) => e.canonical) }),
+      ...(allow && { allow: allow.map((e) => e.canonical) }),
     };
   };
   return { ...args, layers: args.layers.map(layer) };
 }
 
 const BASE = {
-  layers: [], noExec: false, quiet: false, whitelistIncludeRoot: false, ci: false, egress: 'audit', allow: [],
+  layers: [], noExec: false, quiet: false, whitelistIncludeRoot: false, ci: false,
   help: false, version: false, command: ['true'],
 };
 
@@ -93,9 +94,9 @@ describe('parseArgs accepts', () => {
     // The options other helpers' features plug into.
     ['--whitelist-include-root', ['--whitelist-include-root', 'true'], { whitelistIncludeRoot: true, layers: [{ whitelistIncludeRoot: true }] }],
     ['--ci', ['--ci', 'true'], { ci: true }],
-    ['--egress block', ['--egress', 'block', 'true'], { egress: 'block' }],
-    ['--egress=audit', ['--egress=audit', 'true'], { egress: 'audit' }],
-    ['--allow twice, in order', ['--allow', '127.0.0.1', '--allow=*.debian.org:443', 'true'], { allow: ['127.0.0.1', '*.debian.org:443'] }],
+    ['--egress block', ['--egress', 'block', 'true'], { layers: [{ egress: 'block' }] }],
+    ['--egress=audit', ['--egress=audit', 'true'], { layers: [{ egress: 'audit' }] }],
+    ['--allow twice, in order', ['--allow', '127.0.0.1', '--allow=*.debian.org:443', 'true'], { layers: [{ allow: ['127.0.0.1:*'] }, { allow: ['*.debian.org:443'] }] }],
   ])('%s', (_name, argv, expected) => {
     expect(summary(parseAll(argv))).toEqual({ ...BASE, ...expected });
   });
@@ -121,7 +122,7 @@ describe('parseArgs refuses', () => {
     ['an unknown option in a bundle', ['-qZ', 'true'], UsageError, /unknown option '-Z'/],
     ['a bundle ending in an option that needs a value', ['-qo'], UsageError, /option '-o' needs a value/],
     ['an abbreviated long option', ['--out', '/tmp/l', 'true'], UsageError, /unknown option '--out'/],
-    ['a bad --egress mode', ['--egress', 'deny', 'true'], UsageError, /^--egress: 'deny' is not a mode \(expected audit or block\)$/],
+    ['a bad --egress mode', ['--egress', 'deny', 'true'], UsageError, /^--egress: 'deny' is not an egress policy \(expected audit or block\)$/],
     ['--egress without a value', ['--egress'], UsageError, /'--egress' needs a value/],
     ['an empty --allow', ['--allow=', 'true'], UsageError, /--allow: the endpoint is empty/],
     ['--ci=1', ['--ci=1', 'true'], UsageError, /'--ci' takes no value/],
