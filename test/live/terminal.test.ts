@@ -13,7 +13,9 @@ const SOCKET = `netlog-test-${process.pid}`;
 const sessions: string[] = [];
 
 async function tmux(...args: string[]): Promise<string> {
-  const r = await execa('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { timeout: 10_000 });
+  // tmux starts commands with $SHELL or the user's login shell, which for a
+  // system user such as nobody is nologin.
+  const r = await execa('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { timeout: 10_000, env: { SHELL: '/bin/sh' } });
   return String(r.stdout);
 }
 
