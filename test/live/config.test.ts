@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   httpServer as startHttpServer,
   type HttpServer,
-  expectGapless, fixture, NETLOG_RUN, netlogRaw, ofKind, readRecords, requireRoot, tempDir, waitFor, type JsonRecord,
+  expectGapless, fixture, NETLOG_RUN, netlogRaw, ofKind, readRecords, requireNobody, requireRoot, tempDir, waitFor, type JsonRecord,
 } from './harness.js';
 import { AUDIT_ARCH_I386, ENOSYS_RET, runBpf, SECCOMP_RET_USER_NOTIF, seccompFilters, type Bpf } from './seccomp-filter.js';
 
@@ -400,7 +400,7 @@ describe('configuration errors: one message, exit 125, COMMAND not started', () 
   });
 
   it('a config file the user may not read', async (ctx) => {
-    requireRoot(ctx, 'setpriv to nobody');
+    requireNobody(ctx, 'setpriv to nobody');
     const dir = tempDir();
     fs.chmodSync(dir, 0o755);
     const conf = writeConf(dir, 'probes = 3f\n');

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectGapless, fixture, jsonLines, NETLOG_RUN, netlogRun, netlogStart, ofKind, readRecords, requireRoot, tempDir, waitFor } from './harness.js';
+import { expectGapless, fixture, jsonLines, NETLOG_RUN, netlogRun, netlogStart, ofKind, readRecords, requireNobody, requireRoot, tempDir, waitFor } from './harness.js';
 import { AUDIT_ARCH_I386, ENOSYS_RET, runBpf, seccompFilters } from './seccomp-filter.js';
 
 const cleanups: (() => void)[] = [];
@@ -136,7 +136,7 @@ describe('--user (root only)', () => {
   });
 
   it('refuses an unknown user, and --user when not started as root, without running COMMAND', async (ctx) => {
-    requireRoot(ctx, '--user and setpriv');
+    requireNobody(ctx, '--user and setpriv');
     const marker = path.join(tempDir(), 'ran');
     const unknown = await netlogRun(['bash', '-c', `touch ${marker}`], { args: ['--user', 'no-such-user-here'] });
     expect(unknown.exitCode).toBe(125);
@@ -187,7 +187,7 @@ os._exit(0)
   });
 
   it('a process netlog cannot inspect (not dumpable, unprivileged session) has its bind refused, not let through', async (ctx) => {
-    requireRoot(ctx, 'setpriv to nobody');
+    requireNobody(ctx, 'setpriv to nobody');
     const dir = tempDir();
     fs.chmodSync(dir, 0o777);
     const script = `
