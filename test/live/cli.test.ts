@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import {
-  expectGapless, NETLOG_RUN, netlogRaw, netlogRun, netlogStart, ofKind, readRecords, tempDir, waitFor, within,
+  expectGapless, NETLOG_RUN, netlogRaw, netlogRun, netlogStart, ofKind, readRecords, requireNobody, requireRoot, tempDir, waitFor, within,
 } from './harness.js';
 
 /** A world-writable temp dir (sticky, like /tmp), so that `nobody` can create a marker or a log in it. */
@@ -75,7 +75,8 @@ describe('errors of netlog-run itself: exit 125, one message, COMMAND never runs
     expect(fs.existsSync(`${d}/marker`)).toBe(false);
   });
 
-  it('an output that an unprivileged user may not write', async () => {
+  it('an output that an unprivileged user may not write', async (ctx) => {
+    requireNobody(ctx, 'setpriv to nobody');
     const d = sharedDir();
     const logDir = tempDir(); // 0700 root: nobody cannot create a file in it
     fs.chmodSync(logDir, 0o755);
@@ -89,7 +90,8 @@ describe('errors of netlog-run itself: exit 125, one message, COMMAND never runs
     expect(fs.existsSync(`${logDir}/netlog.jsonl`)).toBe(false);
   });
 
-  it('an existing output file that an unprivileged user may not write', async () => {
+  it('an existing output file that an unprivileged user may not write', async (ctx) => {
+    requireNobody(ctx, 'setpriv to nobody');
     const d = sharedDir();
     const log = `${d}/netlog.jsonl`;
     fs.writeFileSync(log, '', { mode: 0o644 });
@@ -181,7 +183,8 @@ describe('--help and --version', () => {
 });
 
 describe('an unprivileged user', () => {
-  it('runs COMMAND under supervision as nobody; the log is created 0600', async () => {
+  it('runs COMMAND under supervision as nobody; the log is created 0600', async (ctx) => {
+    requireNobody(ctx, 'setpriv to nobody');
     const d = sharedDir();
     const log = `${d}/netlog.jsonl`;
     const r = await execa(SETPRIV[0]!, [...SETPRIV.slice(1), process.execPath, NETLOG_RUN, '-o', log, '--', '/bin/true'], {

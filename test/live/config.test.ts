@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   httpServer as startHttpServer,
   type HttpServer,
-  expectGapless, fixture, NETLOG_RUN, netlogRaw, ofKind, readRecords, tempDir, waitFor, type JsonRecord,
+  expectGapless, fixture, NETLOG_RUN, netlogRaw, ofKind, readRecords, requireNobody, requireRoot, tempDir, waitFor, type JsonRecord,
 } from './harness.js';
 import { AUDIT_ARCH_I386, ENOSYS_RET, runBpf, SECCOMP_RET_USER_NOTIF, seccompFilters, type Bpf } from './seccomp-filter.js';
 
@@ -212,12 +212,13 @@ describe('network whitelist', () => {
 describe('probes', () => {
   const ALL_NET = ['accept', 'accept4', 'bind', 'close', 'connect'];
 
-  it.each([
+  it.for([
     { name: '--probes 0x1 --no-exec', args: ['--probes', '0x1', '--no-exec'], conf: undefined, trapped: ['connect'], exec: false, all: false },
     { name: 'config probes = 1', args: [], conf: 'probes = 1\n', trapped: ['connect', 'execve', 'execveat'], exec: true, all: false },
     { name: 'default probes, --no-exec', args: ['--no-exec'], conf: undefined, trapped: ALL_NET, exec: false, all: true },
     { name: 'default probes', args: [], conf: undefined, trapped: [...ALL_NET, 'execve', 'execveat'].sort(), exec: true, all: true },
-  ])('$name: the filter traps exactly $trapped', async ({ args, conf, trapped, exec, all }) => {
+  ])('$name: the filter traps exactly $trapped', async ({ args, conf, trapped, exec, all }, ctx) => {
+    requireRoot(ctx, 'PTRACE_SECCOMP_GET_FILTER');
     const server = await tcpServer();
     const udpPort = await freeUdpPort();
     const dir = tempDir();
@@ -279,7 +280,8 @@ describe('exec whitelist', () => {
       .map((x) => `${x.exec!.file} uid ${x.proc!.uid} euid ${x.proc!.euid}`);
   }
 
-  it('--exec-whitelist hides a non-root exec of the path, never root\'s by default', async () => {
+  it('--exec-whitelist hides a non-root exec of the path, never root\'s by default', async (ctx) => {
+    requireRoot(ctx, 'setpriv: execs of root and of nobody');
     const r = await run(['--exec-whitelist', '/usr/bin/true'], SCRIPT);
     expect(r.exitCode).toBe(0);
     expectGapless(r.records);
@@ -290,7 +292,8 @@ describe('exec whitelist', () => {
     expect(endOf(r.records).hidden).toBe(3);
   });
 
-  it('whitelist_include_root = 1 in a config file hides root\'s exec too', async () => {
+  it('whitelist_include_root = 1 in a config file hides root\'s exec too', async (ctx) => {
+    requireRoot(ctx, 'setpriv: execs of root and of nobody');
     const dir = tempDir();
     const conf = writeConf(dir, 'exec_whitelist = /usr/bin/true\nwhitelist_include_root = 1\n');
     const r = await run(['-c', conf], SCRIPT, dir);
@@ -299,7 +302,8 @@ describe('exec whitelist', () => {
     expect(endOf(r.records).hidden).toBe(4);
   });
 
-  it('an argv prefix hides only the execs whose space-joined argv starts with it', async () => {
+  it('an argv prefix hides only the execs whose space-joined argv starts with it', async (ctx) => {
+    requireRoot(ctx, 'setpriv to nobody');
     const r = await run(['--exec-whitelist', '/usr/bin/true|/usr/bin/true hide '], `${NOBODY} /usr/bin/true hide me; ${NOBODY} /usr/bin/true hidden; ${NOBODY} /usr/bin/true hide`);
     expect(r.exitCode).toBe(0);
     const shown = ofKind(r.records, 'exec').filter((x) => x.exec!.file === '/usr/bin/true').map((x) => x.exec!.argv);
@@ -395,7 +399,8 @@ describe('configuration errors: one message, exit 125, COMMAND not started', () 
     expect(await refused(['-c', dir], dir)).toBe(`netlog-run: cannot read config ${dir}: is a directory`);
   });
 
-  it('a config file the user may not read', async () => {
+  it('a config file the user may not read', async (ctx) => {
+    requireNobody(ctx, 'setpriv to nobody');
     const dir = tempDir();
     fs.chmodSync(dir, 0o755);
     const conf = writeConf(dir, 'probes = 3f\n');
@@ -593,7 +598,8 @@ describe('--format seed', () => {
     };
   }
 
-  it('writes every kind of event as the original did, with the values the programs saw', async () => {
+  it('writes every kind of event as the original did, with the values the programs saw', async (ctx) => {
+    requireRoot(ctx, 'expects the records of uid 0');
     const dir = tempDir();
     const udpPort = await freeUdpPort();
     const wait = (f: string) => `i=0; while [ ! -s ${f} ] && [ $i -lt 400 ]; do sleep 0.02; i=$((i+1)); done`;
@@ -698,7 +704,8 @@ line2' $'cr\\rx' ''
     for (const l of seed) expect(l.s).toBe(sid);
   });
 
-  it('simple_format and argv_max_size from a config file', async () => {
+  it('simple_format and argv_max_size from a config file', async (ctx) => {
+    requireRoot(ctx, 'expects the records of uid 0');
     const dir = tempDir();
     const conf = writeConf(dir, 'format = seed\nsimple_format = 1\nargv_max_size = 100\n');
     const log = path.join(dir, 'seed.log');

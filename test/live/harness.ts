@@ -1,5 +1,6 @@
 // Shared helpers of the live tests: run netlog-run on real programs under the
 // real kernel, read back its JSON records, find fixture programs.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
@@ -37,6 +38,23 @@ export const IS_ROOT = process.getuid?.() === 0;
 /** Skips the running test, with the reason shown by the reporter, unless we are root. */
 export function requireRoot(ctx: { skip: (condition: boolean, note?: string) => void }, why: string): void {
   ctx.skip(!IS_ROOT, `needs root (${why})`);
+}
+
+/**
+ * Why `nobody` cannot run this checkout's netlog-run (a parent directory such
+ * as /root or a mktemp -d is closed to others), or undefined when it can.
+ */
+function nobodyCannotRun(): string | undefined {
+  const files = [NETLOG_RUN, path.join(ROOT, 'dist', 'cli', 'main.js'), path.join(ROOT, 'build', 'Release', 'netlog_native.node'), process.execPath];
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/test', ...files.flatMap((f, i) => (i ? ['-a', '-r', f] : ['-r', f]))]);
+  return r.status === 0 ? undefined : `user nobody cannot read ${ROOT}: a directory above it is closed to others`;
+}
+
+/** Skips the running test, saying why, unless we are root and nobody can run netlog-run from this checkout. */
+export function requireNobody(ctx: { skip: (condition: boolean, note?: string) => void }, why: string): void {
+  requireRoot(ctx, why);
+  const reason = nobodyCannotRun();
+  ctx.skip(reason !== undefined, `${why}: ${reason}`);
 }
 
 /** A fresh directory under the run's TMPDIR (test/global-setup.ts removes them all at the end). */

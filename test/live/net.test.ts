@@ -55,6 +55,19 @@ function startBg(command: string[], opts: { log?: string; cwd?: string } = {}): 
   return bg;
 }
 
+/** Waits (bounded) until pid sleeps in poll/select, as serve_forever() does between requests (/proc/PID/syscall). */
+async function waitInPoll(pid: number): Promise<void> {
+  // x86_64: poll 7, select 23, pselect6 270, ppoll 271, epoll_wait 232, epoll_pwait 281
+  const inPoll = (): boolean => {
+    try {
+      return /^(7|23|270|271|232|281) /.test(fs.readFileSync(`/proc/${pid}/syscall`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(inPoll, 10_000, `process ${pid} to wait in poll`);
+}
+
 async function waitOutput<T>(bg: Bg, find: (out: string) => T | undefined, what: string, ms = 10_000): Promise<T> {
   let found: T | undefined;
   await waitFor(
@@ -141,6 +154,9 @@ describe('curl and python http.server, both under netlog-run', () => {
     // Ground truth for the exit status: the same server without netlog.
     const bareSrv = startBg([PYTHON, '-u', '-m', 'http.server', '0', '--bind', '127.0.0.1'], { cwd: tempDir() });
     await waitOutput(bareSrv, (o) => /Serving HTTP on 127\.0\.0\.1 port (\d+)/.exec(o)?.[1], 'bare python serving');
+    // http.server prints its banner just before serve_forever() and its
+    // KeyboardInterrupt handler: a SIGINT in between kills python by the signal.
+    await waitInPoll(bareSrv.sub.pid!);
     process.kill(bareSrv.sub.pid!, 'SIGINT');
     const bareEnd = await bareSrv.sub;
     const bareStatus = bareEnd.exitCode ?? -1;
@@ -201,8 +217,8 @@ describe('curl and python http.server, both under netlog-run', () => {
     expect(sclose[0].proc?.pid).toBe(pyPid);
     expect(sclose[0].net?.local).toEqual({ ip: '127.0.0.1', port });
 
-    // SIGINT to python itself: it must stop, and netlog-run with it.
-    await new Promise((r) => setTimeout(r, 200));
+    // SIGINT to python itself, back in serve_forever(): it must stop, and netlog-run with it.
+    await waitInPoll(pyPid);
     process.kill(pyPid, 'SIGINT');
     const end = await within(srv.sub, 20_000, 'netlog-run to exit after SIGINT to python');
     expect(String(end.stderr) + String(end.stdout)).toContain('Keyboard interrupt received');

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectGapless, fixture, jsonLines, NETLOG_RUN, netlogRun, netlogStart, ofKind, readRecords, requireRoot, tempDir, waitFor } from './harness.js';
+import { expectGapless, fixture, jsonLines, NETLOG_RUN, netlogRun, netlogStart, ofKind, readRecords, requireNobody, requireRoot, tempDir, waitFor } from './harness.js';
 import { AUDIT_ARCH_I386, ENOSYS_RET, runBpf, seccompFilters } from './seccomp-filter.js';
 
 const cleanups: (() => void)[] = [];
@@ -123,7 +123,8 @@ describe('programs that bypass libc', () => {
 });
 
 describe('--user (root only)', () => {
-  it('runs COMMAND as the user, without no_new_privs, while the supervisor stays root and out of its reach', async () => {
+  it('runs COMMAND as the user, without no_new_privs, while the supervisor stays root and out of its reach', async (ctx) => {
+    requireRoot(ctx, '--user');
     const script = 'id -u; id -g; echo "$HOME $USER $LOGNAME"; grep NoNewPrivs /proc/self/status; kill -9 $PPID 2>/dev/null; echo "kill=$?"';
     const r = await netlogRun(['bash', '-c', script], { args: ['--user', 'nobody'] });
     expect(r.exitCode, r.stderr).toBe(0);
@@ -134,7 +135,8 @@ describe('--user (root only)', () => {
     expect(r.records[0]!.run!.uid).toBe(0);
   });
 
-  it('refuses an unknown user, and --user when not started as root, without running COMMAND', async () => {
+  it('refuses an unknown user, and --user when not started as root, without running COMMAND', async (ctx) => {
+    requireNobody(ctx, '--user and setpriv');
     const marker = path.join(tempDir(), 'ran');
     const unknown = await netlogRun(['bash', '-c', `touch ${marker}`], { args: ['--user', 'no-such-user-here'] });
     expect(unknown.exitCode).toBe(125);
@@ -184,7 +186,8 @@ os._exit(0)
     expect(String(r.stdout)).toContain('exec 38');
   });
 
-  it('a process netlog cannot inspect (not dumpable, unprivileged session) has its bind refused, not let through', async () => {
+  it('a process netlog cannot inspect (not dumpable, unprivileged session) has its bind refused, not let through', async (ctx) => {
+    requireNobody(ctx, 'setpriv to nobody');
     const dir = tempDir();
     fs.chmodSync(dir, 0o777);
     const script = `
@@ -203,7 +206,8 @@ except OSError as e:
     expect(ofKind(readRecords(log), 'bind')).toHaveLength(0);
   });
 
-  it('a log that cannot take even the start record: COMMAND never runs, exit 125', async () => {
+  it('a log that cannot take even the start record: COMMAND never runs, exit 125', async (ctx) => {
+    requireRoot(ctx, 'mount of a tmpfs');
     const mnt = tempDir();
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mnt]);
     cleanups.push(() => { execaSync('umount', ['-l', mnt], { reject: false }); });
@@ -216,7 +220,8 @@ except OSError as e:
     expect(fs.existsSync(marker)).toBe(false);
   });
 
-  it('a full file system refuses the next connect with EACCES and the end record counts it', async () => {
+  it('a full file system refuses the next connect with EACCES and the end record counts it', async (ctx) => {
+    requireRoot(ctx, 'mount of a tmpfs');
     const mnt = tempDir();
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
     cleanups.push(() => { execaSync('umount', ['-l', mnt], { reject: false }); });

@@ -9,7 +9,9 @@ export class Tmux {
   constructor(readonly socket = `netlog-test-${process.pid}`) {}
 
   async run(...args: string[]): Promise<string> {
-    const r = await execa('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { timeout: 10_000 });
+    // tmux starts commands with $SHELL or the user's login shell, which for a
+    // system user such as nobody is nologin.
+    const r = await execa('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { timeout: 10_000, env: { SHELL: '/bin/sh' } });
     return String(r.stdout);
   }
 
