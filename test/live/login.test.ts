@@ -546,6 +546,6 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     const lines = fs.readFileSync(seedLog, 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^\{"v":1,"seq":1,.*"event":"start","run"/);
     expect(lines.some((l) => /^\{"v":1,"seq":\d+,.*"event":"start","session":"[0-9a-f]{16}","login":/.test(l))).toBe(true);
-    expect(lines.some((l) => new RegExp(`^<6>1 - - execlog - - - \\[ *\\d+\\.\\d{6}\\]: p:\\d+ s:\\d+ pp:\\d+ u:${uid} g:\\d+ eu:${uid} eg:\\d+ t:NULL /bin/echo /bin/echo seed-marker $`).test(l))).toBe(true);
+    expect(lines.some((l) => new RegExp(`^<6>1 - - execlog - - - \\[ *\\d+\\.\\d{6}\\]: p:\\d+ s:\\d+ pp:\\d+ u:${uid} g:\\d+ eu:${uid} eg:\\d+ t:NULL /usr/bin/echo /bin/echo seed-marker $`).test(l))).toBe(true);
   });
 });
