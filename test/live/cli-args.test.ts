@@ -73,7 +73,7 @@ describe('netlog-run command line', () => {
     const marker = path.join(d, 'marker');
     const r = await netlogRaw(['--egress', 'deny', 'touch', marker]);
     expect(r.exitCode).toBe(125);
-    expect(r.stderr.split('\n')[0]).toBe("netlog-run: --egress: 'deny' is not a mode (expected audit or block)");
+    expect(r.stderr.split('\n')[0]).toBe("netlog-run: --egress: 'deny' is not an egress policy (expected audit or block)");
     expect(fs.existsSync(marker)).toBe(false);
   });
 });
