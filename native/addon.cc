@@ -366,6 +366,22 @@ Napi::Value ThrowLaunchError(Napi::Env env, const std::string& stage, int err) {
 }
 
 // spawn(options, onMessages) → Session
+// Hands each batch to JS as one JSON text, through the session's ThreadSafeFunction.
+std::function<void(Supervisor*)> BatchPoster(Napi::ThreadSafeFunction tsfn) {
+  return [tsfn](Supervisor* raw) mutable {
+    tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function cb) {
+      std::deque<Message> batch = raw->Drain();
+      std::string json = "[";
+      for (const Message& m : batch) {
+        MessageToJson(json, m);
+        json += ',';
+      }
+      Close(json, ']');
+      cb.Call({Napi::String::New(env, json)});
+    });
+  };
+}
+
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
@@ -429,18 +445,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   s->pid = l.pid;
   s->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "netlog-supervisor", 0, 1);
   Napi::ThreadSafeFunction tsfn = s->tsfn;
-  auto sup = std::make_shared<Supervisor>(l.listener, sopts, [tsfn](Supervisor* raw) mutable {
-    tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function cb) {
-      std::deque<Message> batch = raw->Drain();
-      std::string json = "[";
-      for (const Message& m : batch) {
-        MessageToJson(json, m);
-        json += ',';
-      }
-      Close(json, ']');
-      cb.Call({Napi::String::New(env, json)});
-    });
-  });
+  auto sup = std::make_shared<Supervisor>(l.listener, sopts, BatchPoster(tsfn));
   s->sup = sup;
   sup->Egress().Set(egress_block, std::move(egress_rules));
   // Halves the cost of each trapped call where the kernel has it (6.6+).
@@ -501,18 +506,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   Session* s = Session::Unwrap(obj);
   s->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "netlog-supervisor", 0, 1);
   Napi::ThreadSafeFunction tsfn = s->tsfn;
-  auto sup = std::make_shared<Supervisor>(listener, sopts, [tsfn](Supervisor* raw) mutable {
-    tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function cb) {
-      std::deque<Message> batch = raw->Drain();
-      std::string json = "[";
-      for (const Message& m : batch) {
-        MessageToJson(json, m);
-        json += ',';
-      }
-      Close(json, ']');
-      cb.Call({Napi::String::New(env, json)});
-    });
-  });
+  auto sup = std::make_shared<Supervisor>(listener, sopts, BatchPoster(tsfn));
   s->sup = sup;
   uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
   ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &sync_flags);

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import tty from 'node:tty';
 import path from 'node:path';
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE, UsageError } from './args.js';
 import { parseCliValue, parseConfig, resolveConfig } from '../config/parse.js';
 import type { Config, ConfigLayer } from '../config/keys.js';
@@ -29,6 +28,7 @@ import {
   PROBE_UDP_CONNECT,
 } from '../config/keys.js';
 import { PROBE_TCP_BIND } from '../supervisor.js';
+import { packageVersion } from '../version.js';
 
 const EXIT_FAILURE = 125;
 
@@ -48,11 +48,6 @@ function quit(code: number): never {
 /** Writes text to stdout (--help, --version) with a blocking write. */
 function print(text: string): void {
   runProcess.writeAll(1, Buffer.from(text));
-}
-
-function version(): string {
-  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
-  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
 function readConfigFile(file: string): ConfigLayer {
@@ -110,7 +105,7 @@ export async function main(argv: string[]): Promise<void> {
       quit(0);
     }
     if (args.version) {
-      print(`netlog-run ${version()}\n`);
+      print(`netlog-run ${packageVersion()}\n`);
       quit(0);
     }
     if (args.user !== undefined && process.getuid?.() !== 0) throw new UsageError('--user needs netlog-run to be started as root');
@@ -302,7 +297,7 @@ export async function main(argv: string[]): Promise<void> {
   const envList = Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`);
   // Taken before the launch: COMMAND's first exec is stamped after it.
   const startRecord = runRecord('start', {
-    version: version(),
+    version: packageVersion(),
     pid: process.pid,
     command,
     uid: process.getuid?.() ?? -1,

@@ -1,9 +1,8 @@
 // netlog SUBCOMMAND: a table from subcommand to the module that runs it
 // (docs/cli.md). Each subcommand is loaded only when called.
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { NETLOG_USAGE } from './help.js';
+import { packageVersion } from '../version.js';
 
 const EXIT_FAILURE = 125;
 
@@ -30,11 +29,6 @@ function say(text: string): void {
   }
 }
 
-function version(): string {
-  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
-  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
-}
-
 export async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
   if (first === '-h' || first === '--help') {
@@ -42,7 +36,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(0);
   }
   if (first === '--version') {
-    fs.writeSync(1, `netlog ${version()}\n`);
+    fs.writeSync(1, `netlog ${packageVersion()}\n`);
     process.exit(0);
   }
   if (first === undefined) {

@@ -6,7 +6,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { NetlogError } from '../errors.js';
 import { formatJson } from '../record/json.js';
 import type { RunRecord } from '../record/types.js';
@@ -17,6 +16,7 @@ import { trapsFor } from '../cli/main.js';
 import { addon, type DaemonConnection, type Traps } from '../native.js';
 import { readDaemonConfig, shellFor, type DaemonConfig } from './config.js';
 import { asWritable, daemonFormatter, sshClient, type LoginEnd, type LoginRecord, type LoginStart } from './records.js';
+import { packageVersion } from '../version.js';
 
 export const DAEMON_USAGE = `Usage: netlog daemon [-c CONFIG]
 
@@ -35,11 +35,6 @@ function say(text: string): void {
   } catch {
     // stderr is gone: nothing else to tell
   }
-}
-
-function version(): string {
-  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
-  return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
 function parseDaemonArgs(argv: string[]): { configFile?: string; help: boolean } {
@@ -185,7 +180,7 @@ export async function daemonMain(argv: string[]): Promise<void> {
   }
 
   if (!writer.write([runRecord('start', {
-    version: version(), pid: process.pid, command: ['netlog', 'daemon', ...argv], uid: 0, config_digest: dc.config.digest,
+    version: packageVersion(), pid: process.pid, command: ['netlog', 'daemon', ...argv], uid: 0, config_digest: dc.config.digest,
   })], 0)) {
     say(`cannot write the log ${dc.output}; not starting`);
     fs.rmSync(dc.socket, { force: true });
