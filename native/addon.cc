@@ -19,186 +19,13 @@
 #include "kernel.h"
 #include "launch.h"
 #include "procinfo.h"
+#include "record_json.h"
 #include "run_process.h"
 #include "supervisor.h"
 
 namespace netlog {
 namespace {
 
-const char* KindName(Kind k) {
-  switch (k) {
-    case Kind::Exec: return "exec";
-    case Kind::Connect: return "connect";
-    case Kind::Accept: return "accept";
-    case Kind::Bind: return "bind";
-    case Kind::Close: return "close";
-  }
-  return "?";
-}
-
-std::string ErrnoName(int err) {
-  if (err == 0) return "ok";
-  const char* n = strerrorname_np(err);
-  return n ? n : "E" + std::to_string(err);
-}
-
-// A batch reaches JS as one JSON text, parsed there with JSON.parse: one
-// N-API string instead of ~40 property sets per event (which cost ~50 us an
-// event, more than everything else on the JS side together).
-void JsonString(std::string& out, const std::string& s) {
-  static const char* hex = "0123456789abcdef";
-  out += '"';
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += static_cast<char>(ch);
-    } else if (ch < 0x20) {
-      out += "\\u00";
-      out += hex[ch >> 4];
-      out += hex[ch & 15];
-    } else {
-      out += static_cast<char>(ch);  // invalid UTF-8 becomes U+FFFD in the JS string
-    }
-  }
-  out += '"';
-}
-
-void JsonKey(std::string& out, const char* key) {
-  out += '"';
-  out += key;
-  out += "\":";
-}
-
-void JsonInt(std::string& out, const char* key, int64_t v) {
-  JsonKey(out, key);
-  out += std::to_string(v);
-  out += ',';
-}
-
-void JsonNullable(std::string& out, const char* key, int64_t v) {
-  JsonKey(out, key);
-  out += v < 0 ? "null" : std::to_string(v);
-  out += ',';
-}
-
-void JsonStr(std::string& out, const char* key, const std::string& v) {
-  JsonKey(out, key);
-  JsonString(out, v);
-  out += ',';
-}
-
-void JsonEndpoint(std::string& out, const char* key, const Endpoint& ep) {
-  JsonKey(out, key);
-  out += "{\"ip\":";
-  JsonString(out, ep.ip);
-  out += ",\"port\":";
-  out += std::to_string(ep.port);
-  out += "},";
-}
-
-// Replaces the trailing comma of an object or array with its closing bracket.
-void Close(std::string& out, char bracket) {
-  if (!out.empty() && out.back() == ',') out.back() = bracket;
-  else out += bracket;
-}
-
-void EventToJson(std::string& out, const Event& ev) {
-  out += '{';
-  JsonStr(out, "type", "event");
-  JsonInt(out, "token", ev.token);
-  JsonStr(out, "kind", KindName(ev.kind));
-  JsonInt(out, "realtimeUs", ev.realtime_us);
-  JsonInt(out, "boottimeUs", ev.boottime_us);
-  const Identity& id = ev.proc;
-  JsonKey(out, "proc");
-  out += '{';
-  JsonInt(out, "pid", id.pid);
-  JsonInt(out, "tid", id.tid);
-  JsonInt(out, "ppid", id.ppid);
-  JsonInt(out, "sid", id.sid);
-  JsonInt(out, "pgid", id.pgid);
-  std::string tty = TtyName(id.tty_nr);
-  JsonKey(out, "tty");
-  if (tty.empty()) out += "null";
-  else JsonString(out, tty);
-  out += ',';
-  JsonInt(out, "uid", id.uid);
-  JsonInt(out, "gid", id.gid);
-  JsonInt(out, "euid", id.euid);
-  JsonInt(out, "egid", id.egid);
-  JsonNullable(out, "auid", id.auid);
-  JsonNullable(out, "ses", id.ses);
-  JsonStr(out, "exe", id.exe);
-  JsonStr(out, "comm", id.comm);
-  Close(out, '}');
-  out += ',';
-  if (ev.kind == Kind::Exec) {
-    JsonKey(out, "exec");
-    out += '{';
-    JsonStr(out, "file", ev.file);
-    JsonStr(out, "path", ev.path);
-    // As text: an inode number can exceed 2^53 (overlayfs xino).
-    JsonStr(out, "fileId", std::to_string(ev.file_dev) + ":" + std::to_string(ev.file_ino));
-    JsonKey(out, "argv");
-    out += '[';
-    for (const std::string& a : ev.argv) {
-      JsonString(out, a);
-      out += ',';
-    }
-    Close(out, ']');
-    out += ',';
-    JsonStr(out, "cwd", ev.cwd);
-    JsonKey(out, "argvTruncated");
-    out += ev.argv_truncated ? "true" : "false";
-    out += "},";
-  } else {
-    JsonKey(out, "net");
-    out += '{';
-    JsonStr(out, "proto", ev.tcp ? "tcp" : "udp");
-    JsonStr(out, "family", ev.ipv6 ? "ipv6" : "ipv4");
-    JsonEndpoint(out, "local", ev.local);
-    if (ev.has_remote && ev.kind != Kind::Bind) JsonEndpoint(out, "remote", ev.remote);
-    if (ev.kind == Kind::Close) {
-      JsonKey(out, "accepted");
-      out += ev.accepted ? "true," : "false,";
-    }
-    Close(out, '}');
-    out += ',';
-  }
-  if (ev.result_errno >= 0) JsonStr(out, "result", ErrnoName(ev.result_errno));
-  if (ev.blocked) {
-    out += "\"blocked\":true,";
-    JsonStr(out, "via", ev.via);
-  }
-  Close(out, '}');
-}
-
-void MessageToJson(std::string& out, const Message& m) {
-  switch (m.type) {
-    case MsgType::Event:
-      return EventToJson(out, m.event);
-    case MsgType::Exit:
-      out += "{\"type\":\"exit\",";
-      JsonInt(out, "code", m.signaled ? 128 + m.status : m.status);
-      JsonInt(out, "signal", m.signaled ? m.status : 0);
-      if (!m.text.empty()) JsonStr(out, "error", m.text);
-      return Close(out, '}');
-    case MsgType::Stopped:
-      out += "{\"type\":\"stopped\",";
-      JsonInt(out, "signal", m.status);
-      return Close(out, '}');
-    case MsgType::Continued:
-      out += "{\"type\":\"continued\"}";
-      return;
-    case MsgType::End:
-      out += "{\"type\":\"end\"}";
-      return;
-    case MsgType::Warning:
-      out += "{\"type\":\"warning\",";
-      JsonStr(out, "text", m.text);
-      return Close(out, '}');
-  }
-}
 
 std::vector<std::string> StringArray(Napi::Value v) {
   std::vector<std::string> out;
@@ -376,7 +203,7 @@ std::function<void(Supervisor*)> BatchPoster(Napi::ThreadSafeFunction tsfn) {
         MessageToJson(json, m);
         json += ',';
       }
-      Close(json, ']');
+      CloseJson(json, ']');
       cb.Call({Napi::String::New(env, json)});
     });
   };
@@ -449,8 +276,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   s->sup = sup;
   sup->Egress().Set(egress_block, std::move(egress_rules));
   // Halves the cost of each trapped call where the kernel has it (6.6+).
-  uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-  ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &sync_flags);
+  // The flags are the ioctl's argument itself, not a pointer to them.
+  ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
   if (!sup->Start()) {
     // No ack: the child sees the socket close and exits without exec'ing.
     int err = errno;
@@ -508,8 +335,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::ThreadSafeFunction tsfn = s->tsfn;
   auto sup = std::make_shared<Supervisor>(listener, sopts, BatchPoster(tsfn));
   s->sup = sup;
-  uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-  ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &sync_flags);
+  ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
   static std::vector<std::shared_ptr<Supervisor>>* kept = new std::vector<std::shared_ptr<Supervisor>>;
   kept->push_back(sup);  // before Start: a thread that did start keeps `this`
   if (!sup->Start()) {

@@ -1,0 +1,289 @@
+// connect, accept, bind and close of inet sockets: connect and accept are
+// emulated on a duplicate of the caller's socket (so the address recorded is
+// the address used), bind is recorded and let go, close is checked cheaply and
+// recorded for inet sockets. See docs/design.md.
+#include "supervisor.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <climits>
+#include <cstring>
+
+#include "blocking.h"
+#include "kernel.h"
+#include "procinfo.h"
+#include "sockets.h"
+#include "target_mem.h"
+
+namespace netlog {
+
+void Supervisor::HandleConnect(const Call& c) {
+  int err = 0;
+  int dup = DupFd(c, static_cast<int>(c.args[0]), err);
+  if (dup < 0) {
+    if (err == EBADF || err == ESRCH) return Respond(c.id, EBADF, false);
+    errno = err;
+    return Fail(c, "a socket");
+  }
+  int domain = 0, protocol = 0;
+  if (!SockInfo(dup, domain, protocol)) {
+    close(dup);
+    return Respond(c.id, ENOTSOCK, false);
+  }
+  bool tcp = IsTcp(protocol);
+  uint32_t probe = tcp ? kTcpConnect : kUdpConnect;
+  // In block mode every connect is checked, whatever the probes say.
+  if (!IsInetTcpUdp(domain, protocol) || (!(probes_.load() & probe) && !egress_.Blocking())) {
+    close(dup);
+    if (egress_.Blocking() && (domain == AF_INET || domain == AF_INET6)) return Unchecked(c, protocol);
+    return Respond(c.id, 0, true);
+  }
+  int32_t len = static_cast<int32_t>(c.args[2]);
+  if (len < 0 || static_cast<size_t>(len) > sizeof(sockaddr_storage)) {
+    close(dup);
+    return Respond(c.id, EINVAL, false);
+  }
+  sockaddr_storage addr{};
+  if (!ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len))) {
+    close(dup);
+    return Respond(c.id, EFAULT, false);
+  }
+  socklen_t slen = static_cast<socklen_t>(len);
+  // --egress block: decided before the connect is performed (native/egress.cc).
+  if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
+  int fl = fcntl(dup, F_GETFL);
+  if (tcp && fl >= 0 && !(fl & O_NONBLOCK)) {
+    RunBlocking([this, c, dup, addr, slen](BlockingOp* op) { FinishConnect(c, dup, true, addr, slen, op); }, c, dup);
+    return;
+  }
+  FinishConnect(c, dup, tcp, addr, slen, nullptr);
+}
+
+void Supervisor::FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_storage& addr,
+                               socklen_t len, BlockingOp* op) {
+  auto* sa = reinterpret_cast<const sockaddr*>(&addr);
+  long r = op ? op->Call([&] { return static_cast<long>(connect(dup, sa, len)); })
+              : static_cast<long>(connect(dup, sa, len));
+  int err = r < 0 ? errno : 0;
+  Pending p;
+  p.how = How::Return;
+  p.error = AnswerFor(err, op, dup, SO_SNDTIMEO);
+  p.fd = dup;
+  p.tcp = tcp;
+  Event ev;
+  bool v6 = false;
+  if (!DecodeSockaddr(addr, len, ev.remote, v6)) {
+    // AF_UNSPEC (disconnect) or a malformed address: nothing to record.
+    close(dup);
+    return Respond(c.id, p.error, false);
+  }
+  if (!FillEvent(c, Kind::Connect, ev)) {
+    Disconnect(dup, err);
+    close(dup);
+    return Fail(c, "/proc");
+  }
+  ev.tcp = tcp;
+  ev.ipv6 = v6;
+  ev.has_remote = true;
+  bool lv6;
+  if (!LocalEndpoint(dup, ev.local, lv6)) ev.local.ip = v6 ? "::" : "0.0.0.0";
+  ev.result_errno = err;
+  if (tcp && (err == 0 || err == EINPROGRESS)) Track(dup, ev, false);
+  Hold(std::move(ev), c, p);
+}
+
+void Supervisor::HandleAccept(const Call& c) {
+  int err = 0;
+  int dup = DupFd(c, static_cast<int>(c.args[0]), err);
+  if (dup < 0) {
+    if (err == EBADF || err == ESRCH) return Respond(c.id, EBADF, false);
+    errno = err;
+    return Fail(c, "a socket");
+  }
+  int domain = 0, protocol = 0;
+  if (!SockInfo(dup, domain, protocol)) {
+    close(dup);
+    return Respond(c.id, ENOTSOCK, false);
+  }
+  if (!IsInetTcpUdp(domain, protocol) || !IsTcp(protocol) || !(probes_.load() & kTcpAccept)) {
+    close(dup);
+    return Respond(c.id, 0, true);
+  }
+  int flags = c.nr == __NR_accept4 ? static_cast<int>(c.args[3]) : 0;
+  if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) {
+    close(dup);
+    return Respond(c.id, EINVAL, false);
+  }
+  uint64_t addr = c.args[1], addrlen = c.args[2];
+  int32_t user_len = 0;
+  if (addr != 0) {
+    if (!ReadMem(c.tid, addrlen, &user_len, sizeof user_len)) {
+      close(dup);
+      return Respond(c.id, EFAULT, false);
+    }
+    if (user_len < 0) {
+      close(dup);
+      return Respond(c.id, EINVAL, false);
+    }
+  }
+  // The caller's identity is read at the call: one /proc status read serves
+  // the record and the fd-limit check below.
+  Event ev;
+  if (!FillEvent(c, Kind::Accept, ev)) {
+    close(dup);
+    return Fail(c, "/proc");
+  }
+  // accept(2) reserves the new descriptor before it takes a connection; a
+  // caller at its fd limit gets EMFILE and the connection stays queued.
+  if (!HasFreeFd(c.tid, ev.proc.fd_size)) {
+    close(dup);
+    return Respond(c.id, EMFILE, false);
+  }
+  int fl = fcntl(dup, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK)) {
+    RunBlocking([=](BlockingOp* op) mutable { FinishAccept(c, dup, flags, addr, addrlen, user_len, std::move(ev), op); },
+                c, dup);
+    return;
+  }
+  FinishAccept(c, dup, flags, addr, addrlen, user_len, std::move(ev), nullptr);
+}
+
+void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen,
+                              int32_t user_len, Event ev, BlockingOp* op) {
+  Pending p;
+  p.how = How::AddFd;
+  p.addr = addr;
+  p.addrlen = addrlen;
+  p.user_len = user_len;
+  p.peer_len = sizeof p.peer;
+  auto* peer = reinterpret_cast<sockaddr*>(&p.peer);
+  int aflags = SOCK_CLOEXEC | (flags & SOCK_NONBLOCK);
+  long r = op ? op->Call([&] { return static_cast<long>(accept4(dup, peer, &p.peer_len, aflags)); })
+              : static_cast<long>(accept4(dup, peer, &p.peer_len, aflags));
+  int err = errno;
+  int answer = r < 0 ? AnswerFor(err, op, dup, SO_RCVTIMEO) : 0;
+  close(dup);
+  if (r < 0) return Respond(c.id, answer, false);
+  p.fd = static_cast<int>(r);
+  p.fd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0;
+  bool v6 = false;
+  DecodeSockaddr(p.peer, p.peer_len, ev.remote, v6);
+  ev.has_remote = true;
+  ev.ipv6 = v6;
+  LocalEndpoint(p.fd, ev.local, v6);
+  ev.result_errno = 0;
+  Track(p.fd, ev, true);
+  Hold(std::move(ev), c, p);
+}
+
+void Supervisor::HandleBind(const Call& c) {
+  int err = 0;
+  int dup = DupFd(c, static_cast<int>(c.args[0]), err);
+  if (dup < 0) {
+    if (err == EBADF) return Respond(c.id, EBADF, false);
+    errno = err;
+    return Fail(c, "a socket");
+  }
+  int domain = 0, protocol = 0;
+  bool ok = SockInfo(dup, domain, protocol);
+  close(dup);
+  uint32_t probe = IsTcp(protocol) ? kTcpBind : kUdpBind;
+  if (!ok || !IsInetTcpUdp(domain, protocol) || !(probes_.load() & probe)) return Respond(c.id, 0, true);
+  int32_t len = static_cast<int32_t>(c.args[2]);
+  sockaddr_storage addr{};
+  Event ev;
+  bool v6 = false;
+  if (len < 0 || static_cast<size_t>(len) > sizeof addr) return Respond(c.id, EINVAL, false);
+  if (!ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len))) return Respond(c.id, EFAULT, false);
+  // inet_bind() takes AF_UNSPEC with INADDR_ANY as AF_INET.
+  auto* sin = reinterpret_cast<sockaddr_in*>(&addr);
+  if (domain == AF_INET && addr.ss_family == AF_UNSPEC && static_cast<size_t>(len) >= sizeof(sockaddr_in) &&
+      sin->sin_addr.s_addr == htonl(INADDR_ANY))
+    addr.ss_family = AF_INET;
+  if (!DecodeSockaddr(addr, static_cast<socklen_t>(len), ev.local, v6))
+    return Respond(c.id, 0, true);  // the kernel fails it; nothing is bound
+  if (!FillEvent(c, Kind::Bind, ev)) return Fail(c, "/proc");
+  ev.tcp = IsTcp(protocol);
+  ev.ipv6 = v6;
+  Hold(std::move(ev), c, Pending{});
+}
+
+void Supervisor::HandleClose(const Call& c) {
+  int fd = static_cast<int>(c.args[0]);
+  char link[64];
+  snprintf(link, sizeof link, "/proc/%d/fd/%d", c.tid, fd);
+  char target[16];
+  ssize_t n = readlink(link, target, sizeof target);
+  // The hot path: anything but a socket goes on at once.
+  if (n < 7 || memcmp(target, "socket:", 7) != 0) return Respond(c.id, 0, true);
+  int err = 0;
+  int dup = DupFd(c, fd, err);
+  if (dup < 0) {
+    if (err == EBADF) return Respond(c.id, 0, true);  // closed meanwhile: the kernel says EBADF
+    errno = err;
+    return Fail(c, "a socket");
+  }
+  int domain = 0, protocol = 0;
+  Event ev;
+  bool record = false, v6 = false;
+  uint64_t ino = Inode(dup);
+  if (SockInfo(dup, domain, protocol) && IsInetTcpUdp(domain, protocol)) {
+    ev.tcp = IsTcp(protocol);
+    uint32_t probes = probes_.load();
+    bool has_peer = PeerEndpoint(dup, ev.remote, v6);
+    bool has_local = LocalEndpoint(dup, ev.local, v6);
+    Tracked t;
+    bool tracked = Untrack(ino, t);
+    // A connection that has ended (TIME_WAIT, reset) no longer has a peer for
+    // getpeername, but it had one; a connect that never got through did not.
+    if (!has_peer && tracked && (t.accepted || WasEstablished(dup))) {
+      ev.remote = t.remote;
+      ev.local = t.local;
+      has_peer = true;
+    }
+    ev.accepted = tracked && t.accepted;
+    if (ev.tcp)
+      record = (probes & kTcpClose) && has_peer;
+    else
+      record = (probes & kUdpClose) && has_local && ev.local.port != 0;
+    ev.has_remote = has_peer;
+    ev.ipv6 = v6;
+  }
+  // The duplicate must be gone before the caller's close goes on, or the
+  // connection would outlive it.
+  close(dup);
+  if (!record) return Respond(c.id, 0, true);
+  if (!FillEvent(c, Kind::Close, ev)) return Fail(c, "/proc");
+  Hold(std::move(ev), c, Pending{});
+}
+
+void Supervisor::Track(int fd, const Event& ev, bool accepted) {
+  uint64_t ino = Inode(fd);
+  std::lock_guard<std::mutex> lk(tracked_mu_);
+  auto ins = tracked_.insert({ino, Tracked{ev.local, ev.remote, accepted}});
+  if (ins.second) tracked_order_.push_back(ino);
+  // Bounded: sockets that leave without a trapped close() (exit, dup2)
+  // would otherwise accumulate.
+  while (tracked_order_.size() > 65536) {
+    tracked_.erase(tracked_order_.front());
+    tracked_order_.pop_front();
+  }
+}
+
+bool Supervisor::Untrack(uint64_t ino, Tracked& out) {
+  std::lock_guard<std::mutex> lk(tracked_mu_);
+  auto it = tracked_.find(ino);
+  if (it == tracked_.end()) return false;
+  out = it->second;
+  tracked_.erase(it);
+  return true;
+}
+}  // namespace netlog
