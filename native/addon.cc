@@ -17,6 +17,7 @@
 #include "daemon_socket.h"
 #include "filter.h"
 #include "kernel.h"
+#include "engine.h"
 #include "launch.h"
 #include "procinfo.h"
 #include "record_json.h"
@@ -172,7 +173,7 @@ class Session : public Napi::ObjectWrap<Session> {
     if (!released) {
       released = true;
       tsfn.Release();
-      if (attached_listener >= 0) close(attached_listener);
+      if (attached_listener >= 0) EngineDetach(sup);  // which closes the listener
       attached_listener = -1;
     }
     return info.Env().Undefined();
@@ -278,7 +279,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // Halves the cost of each trapped call where the kernel has it (6.6+).
   // The flags are the ioctl's argument itself, not a pointer to them.
   ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
-  if (!sup->Start()) {
+  if (!sup->Start() || !EngineAdd(sup)) {
     // No ack: the child sees the socket close and exits without exec'ing.
     int err = errno;
     close(l.ack_fd);
@@ -307,9 +308,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
 // of a session started elsewhere (netlog-shell, via netlogd) with the same
 // batch/answer path as spawn(); no process of ours, so no exit message: the
 // session ends ('end') when no process uses the filter any more.
-// The Supervisor object is kept for the life of the process (a few hundred
-// bytes a session): its threads end with the session but hold `this` until
-// they have (one supervisor thread for all sessions replaces this).
+// Every session's notifications are received by the one engine thread
+// (native/engine.cc); the Supervisor object is kept for the life of the
+// process (a few hundred bytes a session): its monitor thread ends with the
+// session but holds `this` until it has.
 Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsObject() || !info[2].IsFunction()) {
@@ -338,7 +340,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
   static std::vector<std::shared_ptr<Supervisor>>* kept = new std::vector<std::shared_ptr<Supervisor>>;
   kept->push_back(sup);  // before Start: a thread that did start keeps `this`
-  if (!sup->Start()) {
+  if (!sup->Start() || !EngineAdd(sup)) {
     s->released = true;
     tsfn.Release();
     return ThrowLaunchError(env, "supervisor thread", errno);

@@ -43,9 +43,7 @@ int64_t NowUs(clockid_t clock) {
 Supervisor::Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post)
     : listener_(listener), opts_(opts), probes_(opts.probes), post_(std::move(post)) {}
 
-bool Supervisor::Start() {
-  return StartThread([this] { Monitor(); }) && StartThread([this] { Run(); });
-}
+bool Supervisor::Start() { return StartThread([this] { Monitor(); }); }
 
 void Supervisor::Push(Message&& m) {
   bool post = false;
@@ -72,42 +70,50 @@ void Supervisor::Warn(const std::string& text) {
   Push(std::move(m));
 }
 
-void Supervisor::Run() {
-  // Without a signal of its own to handle, the thread blocks them all so they
-  // go to Node's main thread.
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+// Notifications handled per wake-up of the engine before it looks at the
+// other sessions again.
+const int kMaxBatch = 64;
 
-  seccomp_notif_sizes sizes{};
-  size_t notif_size = sizeof(seccomp_notif);
-  if (sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 && sizes.seccomp_notif > notif_size)
-    notif_size = sizes.seccomp_notif;
-  std::vector<char> buf(notif_size);
-  auto* notif = reinterpret_cast<seccomp_notif*>(buf.data());
-
-  pollfd pfd{listener_, POLLIN, 0};
-  for (;;) {
-    int r = poll(&pfd, 1, -1);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      Warn(std::string("poll: ") + strerror(errno));
+bool Supervisor::OnReadable() {
+  if (notif_buf_.empty()) {
+    seccomp_notif_sizes sizes{};
+    size_t notif_size = sizeof(seccomp_notif);
+    if (sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 && sizes.seccomp_notif > notif_size)
+      notif_size = sizes.seccomp_notif;
+    notif_buf_.resize(notif_size);
+  }
+  auto* notif = reinterpret_cast<seccomp_notif*>(notif_buf_.data());
+  for (int handled = 0;;) {
+    if (handled == kMaxBatch) return true;  // the rest on the engine's next round
+    pollfd pfd{listener_, POLLIN, 0};
+    int r = poll(&pfd, 1, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) return true;
+    if (r < 0 || !(pfd.revents & POLLIN)) break;  // POLLHUP: no task uses the filter any more
+    memset(notif, 0, notif_buf_.size());
+    if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, notif) < 0) {
+      // ENOENT: the caller went away between poll and receive.
+      if (errno == EINTR || errno == ENOENT) continue;
+      Warn(std::string("SECCOMP_IOCTL_NOTIF_RECV: ") + strerror(errno));
       break;
     }
-    if (pfd.revents & POLLIN) {
-      memset(notif, 0, notif_size);
-      if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, notif) < 0) {
-        // ENOENT: the caller went away between poll and receive.
-        if (errno == EINTR || errno == ENOENT) continue;
-        Warn(std::string("SECCOMP_IOCTL_NOTIF_RECV: ") + strerror(errno));
-        break;
-      }
-      Handle(*notif);
-      continue;
-    }
-    if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no task uses the filter
+    handled++;
+    Handle(*notif);
   }
+  EndSession();
+  return false;
+}
+
+void Supervisor::Detach() {
   ended_.store(true);
+  { std::lock_guard<std::mutex> lk(ops_mu_); }
+  ops_cv_.notify_all();
+  { std::lock_guard<std::mutex> lk(pool_mu_); }
+  pool_cv_.notify_all();
+}
+
+void Supervisor::EndSession() {
+  if (ended_.exchange(true)) return;
   // The monitor and idle workers end with the session: netlogd supervises
   // many sessions over its life.
   { std::lock_guard<std::mutex> lk(ops_mu_); }

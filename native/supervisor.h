@@ -1,6 +1,7 @@
-// The supervisor: receives every seccomp notification of the session on its
-// own thread, answers on its own what needs no record, and holds the rest
-// until TypeScript has written the record and calls Answer() (log before allow).
+// The supervisor of one session: the engine thread (native/engine.cc, one for
+// every session of the process) receives its notifications; it answers on
+// its own what needs no record, and holds the rest until TypeScript has
+// written the record and calls Answer() (log before allow).
 #pragma once
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -37,8 +38,17 @@ class Supervisor {
  public:
   // `post` is called (from any thread) when messages are waiting in the queue.
   Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post);
-  // Starts the supervisor and monitor threads; false (errno set) if it cannot.
+  // Starts the monitor thread and hands the listener to the engine; false
+  // (errno set) if it cannot.
   bool Start();
+  // The engine thread, when the listener is readable or hung up: receives
+  // and handles what is ready; false once no task uses the filter any more
+  // (the session has ended; 'end' is queued).
+  bool OnReadable();
+  int Listener() const { return listener_; }
+  // The session is over for netlog (netlogd closes it): its monitor and
+  // workers end, no 'end' message is sent.
+  void Detach();
   // Takes every queued message (JS thread).
   std::deque<Message> Drain();
   // Lets the held syscall go on (refuse=false) or fails it with EACCES.
@@ -73,8 +83,8 @@ class Supervisor {
   };
   struct BlockingOp;
 
-  void Run();
   void Handle(const seccomp_notif& n);
+  void EndSession();
   void HandleExec(const Call& c);
   void HandleConnect(const Call& c);
   void HandleAccept(const Call& c);
@@ -117,6 +127,7 @@ class Supervisor {
   std::atomic<uint32_t> probes_;
   std::function<void(Supervisor*)> post_;
   std::atomic<bool> ended_{false};
+  std::vector<char> notif_buf_;  // the engine thread's receive buffer
 
   // Only filled while execs are trapped: an exec it did not see would leave
   // it stale.
