@@ -3,6 +3,7 @@
 #include "run_process.h"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -95,6 +96,14 @@ Napi::Value ConnectDatagram(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, ErrName(err));
 }
 
+// linkCount(fd) -> st_nlink, or -1: the log file's removal check before each
+// batch, without building a fs.Stats (a tenth of fs.fstatSync's cost).
+Napi::Value LinkCount(const Napi::CallbackInfo& info) {
+  struct stat st;
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), fstat(fd, &st) == 0 ? static_cast<double>(st.st_nlink) : -1);
+}
+
 }  // namespace
 
 void RegisterRunProcess(Napi::Env env, Napi::Object exports) {
@@ -107,6 +116,7 @@ void RegisterRunProcess(Napi::Env env, Napi::Object exports) {
   exports.Set("relayTo", Napi::Function::New(env, RelayTo));
   exports.Set("openOwnStderr", Napi::Function::New(env, OpenOwnStderrJs));
   exports.Set("writeAll", Napi::Function::New(env, WriteAll));
+  exports.Set("linkCount", Napi::Function::New(env, LinkCount));
   exports.Set("exitNow", Napi::Function::New(env, ExitNow));
   exports.Set("connectDatagram", Napi::Function::New(env, ConnectDatagram));
 }

@@ -12,6 +12,8 @@ interface RunProcessAddon {
   openOwnStderr(): { fd: number; kind: string };
   /** A blocking write of the whole buffer, also on a descriptor someone made non-blocking. */
   writeAll(fd: number, data: Buffer): { written: number; error: string };
+  /** st_nlink of an open file, or -1 when fstat fails. */
+  linkCount(fd: number): number;
   /** _exit(2): leaves fds 0-2 and the terminal as COMMAND left them. */
   exitNow(code: number): never;
   /** Whether a unix datagram socket has a listener (connect, nothing sent). "ok" or an errno name. */

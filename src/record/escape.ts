@@ -43,5 +43,11 @@ export function seedSafe(s: string): string {
  * splits lines on U+2028 or NEL. These characters occur only inside strings.
  */
 export function jsonSafe(json: string): string {
+  // Almost every record has none of them: one scan without the Unicode flag first.
+  if (!JSON_UNSAFE_TEST.test(json)) return json;
   return json.replace(UNSAFE, (ch) => `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
+
+/** The unsafe set minus C0 controls (JSON.stringify escapes those itself); all BMP, so no `u` flag. */
+// eslint-disable-next-line no-control-regex
+const JSON_UNSAFE_TEST = /[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;

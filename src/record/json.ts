@@ -8,9 +8,9 @@ import { isRunRecord, type Endpoint, type EventRecord, type NetInfo, type ProcIn
 const endpoint = (e: Endpoint): Endpoint => ({ ip: e.ip, port: e.port });
 
 function net(n: NetInfo): object {
-  const out: Record<string, unknown> = { proto: n.proto, family: n.family, local: endpoint(n.local) };
-  if (n.remote) out.remote = endpoint(n.remote);
-  return out;
+  return n.remote
+    ? { proto: n.proto, family: n.family, local: endpoint(n.local), remote: endpoint(n.remote) }
+    : { proto: n.proto, family: n.family, local: endpoint(n.local) };
 }
 
 function proc(p: ProcInfo): ProcInfo {
@@ -21,11 +21,17 @@ function proc(p: ProcInfo): ProcInfo {
   };
 }
 
+// One object, built in the contract's key order and stringified once (a
+// record is written for every trapped call: no spreads, no second pass
+// unless an unsafe character is there).
 export function formatJson(rec: EventRecord | RunRecord): string {
-  const head: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event };
-  if (rec.session !== undefined) head.session = rec.session;
-  if (isRunRecord(rec)) return jsonSafe(JSON.stringify({ ...head, run: rec.run }));
-  const out: Record<string, unknown> = { ...head, proc: proc(rec.proc) };
+  const out: Record<string, unknown> = { v: rec.v, seq: rec.seq, ts: rec.ts, event: rec.event };
+  if (rec.session !== undefined) out.session = rec.session;
+  if (isRunRecord(rec)) {
+    out.run = rec.run;
+    return jsonSafe(JSON.stringify(out));
+  }
+  out.proc = proc(rec.proc);
   if (rec.net) out.net = net(rec.net);
   if (rec.exec) {
     const e = rec.exec;

@@ -86,7 +86,7 @@ export class FileSink implements Sink {
 
   write(text: string): void {
     // A log that was deleted would swallow records unseen: check it first.
-    if (this.regular && fs.fstatSync(this.fd).nlink === 0) throw new NetlogError('ESINK', `${this.name} was removed`);
+    if (this.regular && runProcess.linkCount(this.fd) === 0) throw new NetlogError('ESINK', `${this.name} was removed`);
     try {
       writeAll(this.fd, Buffer.from(text));
       this.wrote = true;
