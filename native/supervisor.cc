@@ -1,4 +1,4 @@
-// Answering each trapped syscall (see docs/design.md and DESIGN.md "Answering"):
+// Answering each trapped syscall (see docs/design.md "Answering"):
 // exec: read, record, CONTINUE; connect and accept of inet sockets: emulated on
 // a duplicate of the caller's socket; bind: record, CONTINUE; close: a quick
 // /proc check, then record inet sockets, CONTINUE.
