@@ -276,48 +276,26 @@ void PushFront(std::deque<std::string>& todo, const std::string& path) {
   for (size_t k = parts.size(); k-- > 0;) todo.push_front(std::move(parts[k]));
 }
 
+// Runs lookups on the calling thread (the engine's): it takes the caller's
+// credentials for the walk and is put back to its own before returning, so
+// nothing else it does (pidfd_getfd, /proc reads) runs with them. When the
+// caller's credentials are netlog's own (the usual case) nothing is switched.
 class Looker {
  public:
-  static Looker& Get() {
-    static Looker* l = new Looker();  // never destroyed: its thread outlives exit handlers
+  static Looker& ForThisThread() {
+    thread_local Looker* l = new Looker();  // never destroyed: the engine thread lives as long as the process
     return *l;
   }
 
-  // false (errno set) when the lookup thread cannot be had.
-  bool Run(Job& job) {
-    std::lock_guard<std::mutex> one(call_mu_);
-    std::unique_lock<std::mutex> lk(mu_);
-    if (!started_) {
-      sigset_t all, old;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, &old);
-      pthread_t t;
-      int e = pthread_create(&t, nullptr, &Looker::Main, this);
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-      if (e != 0) {
-        errno = e;
-        return false;
-      }
-      pthread_detach(t);
-      started_ = true;
-    }
-    job_ = &job;
-    done_ = false;
-    cv_.notify_all();
-    cv_.wait(lk, [this] { return done_; });
-    job_ = nullptr;
-    return true;
+  void Run(Job& job) {
+    Serve(job);
+    Become(base_);
   }
 
  private:
-  static void* Main(void* self) {
-    static_cast<Looker*>(self)->Loop();
-    return nullptr;
-  }
-
-  void Loop() {
-    // This thread's own credentials, to come back to for the caller's own
-    // magic links (below).
+  Looker() {
+    // This thread's own credentials, to come back to after each lookup and
+    // for the caller's own magic links (below).
     base_.fsuid = static_cast<uid_t>(syscall(SYS_setfsuid, -1));
     base_.fsgid = static_cast<gid_t>(syscall(SYS_setfsgid, -1));
     int n = getgroups(0, nullptr);
@@ -329,18 +307,8 @@ class Looker {
     uint64_t perm, inh;
     CapGet(base_.cap_eff, perm, inh);
     groups_ = base_.groups;
-    for (;;) {
-      Job* job;
-      {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [this] { return job_ != nullptr && !done_; });
-        job = job_;
-      }
-      Serve(*job);
-      std::lock_guard<std::mutex> lk(mu_);
-      done_ = true;
-      cv_.notify_all();
-    }
+    applied_ = base_;
+    applied_valid_ = true;
   }
 
   void Serve(Job& job) {
@@ -502,12 +470,6 @@ class Looker {
     applied_valid_ = true;
   }
 
-  std::mutex call_mu_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  Job* job_ = nullptr;
-  bool done_ = false;
-  bool started_ = false;
   Creds base_;
   Creds applied_;  // what this thread's credentials were last set to
   bool applied_valid_ = false;
@@ -578,7 +540,7 @@ ExecTarget LookupExec(pid_t tid, int dirfd, const std::string& path, int flags) 
   }
   job.start = start.get();
   job.walk = !empty;
-  if (!Looker::Get().Run(job)) return Internal(errno, "pthread_create");
+  Looker::ForThisThread().Run(job);
   return out;
 }
 
