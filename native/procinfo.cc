@@ -102,9 +102,16 @@ const unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 const uint64_t kPidfdInfoCreds = 1ULL << 1;
 const unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD (6.9+)
 const size_t kMaxEntries = 16384;
-// Kept stat descriptors count against netlog-run's own fd limit, as the
-// supervisor's kept pidfds do.
-const size_t kMaxStatFds = 512;
+// Kept stat descriptors count against netlog-run's own fd limit (as the
+// supervisor's kept pidfds do): at most a quarter of it.
+size_t MaxStatFds() {
+  static const size_t n = [] {
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY) return size_t{512};
+    return static_cast<size_t>(lim.rlim_cur / 4 < 512 ? lim.rlim_cur / 4 : 512);
+  }();
+  return n;
+}
 const size_t kMaxExecGroups = 4096;
 
 // Thread group and credentials of tid from a pidfd of the thread itself
@@ -171,9 +178,34 @@ bool PidfdInfoWorks() {
   return works;
 }
 
-StableCache::~StableCache() {
+StableCache::~StableCache() { ClearLocked(); }
+
+void StableCache::ClearLocked() {
   for (auto& kv : map_)
     if (kv.second.stat_fd >= 0) close(kv.second.stat_fd);
+  map_.clear();
+  stat_fds_ = 0;
+}
+
+void StableCache::Close() {
+  std::lock_guard<std::mutex> lk(mu_);
+  full_ = true;
+  ClearLocked();
+}
+
+// Drops the tasks that are gone (their descriptors read ESRCH), so that the
+// kept descriptors go to live ones.
+void StableCache::SweepLocked() {
+  std::string buf;
+  for (auto it = map_.begin(); it != map_.end();) {
+    if (it->second.stat_fd >= 0 && !PreadStat(it->second.stat_fd, buf)) {
+      close(it->second.stat_fd);
+      stat_fds_--;
+      it = map_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void StableCache::ForgetLocked(pid_t tid) {
@@ -271,13 +303,14 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
       else keep = false;
     }
     if (keep) {
-      if (cache->map_.size() >= kMaxEntries) {
-        for (auto& kv : cache->map_)
-          if (kv.second.stat_fd >= 0) close(kv.second.stat_fd);
-        cache->map_.clear();
-        cache->stat_fds_ = 0;
-      }
+      if (cache->map_.size() >= kMaxEntries) cache->ClearLocked();  // bounded
       cache->ForgetLocked(tid);
+      // All descriptors taken: now and then (a sweep reads each once), make
+      // room by dropping the tasks that have ended.
+      if (cache->stat_fds_ >= MaxStatFds() && ++cache->keeps_without_fd_ >= 256) {
+        cache->keeps_without_fd_ = 0;
+        cache->SweepLocked();
+      }
       StableCache::Entry e;
       e.start = extra.start;
       e.pid = id.pid;
@@ -288,7 +321,7 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
       e.exe = id.exe;
       e.auid = id.auid;
       e.ses = id.ses;
-      if (cache->stat_fds_ < kMaxStatFds) {
+      if (cache->stat_fds_ < MaxStatFds()) {
         e.stat_fd = stat_fd;
         stat_fd = -1;
         cache->stat_fds_++;

@@ -23,7 +23,7 @@ struct Identity {
 // What only an exec or a credential change of its own can alter for a task:
 // its thread group, uid/gid/euid/egid (credentials are per thread), program,
 // loginuid and audit session. Kept per task, keyed by its start time (a reused
-// tid never hits), with an open /proc/TID/stat for the first kMaxStatFds tasks
+// tid never hits), with an open /proc/TID/stat for as many tasks as netlog's fd limit allows
 // (a descriptor that outlives its task reads ESRCH, never another task).
 // Dropped by the supervisor at every exec and set*id call it traps. Every
 // caller runs on the supervisor's threads; one mutex covers the map and the
@@ -40,10 +40,15 @@ class StableCache {
   };
   ~StableCache();
   void Forget(pid_t tid);
+  // Closes what it keeps and keeps nothing more: the session has ended
+  // (netlogd keeps a Supervisor for its life, not its descriptors).
+  void Close();
 
  private:
   friend bool ReadIdentity(pid_t, struct Identity&, StableCache*, unsigned);
   void ForgetLocked(pid_t tid);
+  void ClearLocked();
+  void SweepLocked();
   std::mutex mu_;
   std::unordered_map<pid_t, Entry> map_;
   size_t stat_fds_ = 0;
@@ -51,7 +56,8 @@ class StableCache {
   // group is seen single-threaded again, its program may change under a
   // thread the supervisor is not watching, so nothing of it is kept.
   std::unordered_set<pid_t> exec_groups_;
-  bool full_ = false;  // exec_groups_ at its bound: nothing more is kept
+  bool full_ = false;  // exec_groups_ at its bound, or closed: nothing more is kept
+  unsigned keeps_without_fd_ = 0;
 };
 
 enum ReadFlags : unsigned {

@@ -108,6 +108,7 @@ void Supervisor::Run() {
     if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no task uses the filter
   }
   ended_.store(true);
+  stable_.Close();
   // The monitor and idle workers end with the session: netlogd supervises
   // many sessions over its life.
   { std::lock_guard<std::mutex> lk(ops_mu_); }
