@@ -59,7 +59,7 @@ function expectSame(step: Step, proc: NonNullable<JsonRecord['proc']>): void {
 
 // NETLOG_IDENTITY_PROC=1 makes netlog read credentials from /proc/TID/status, as on
 // kernels before 6.13 (no PIDFD_GET_INFO); without it, 6.13+ kernels use the pidfd.
-describe.each([
+describe.each<{ via: string; env: Record<string, string> }>([
   { via: 'default', env: {} },
   { via: '/proc status (NETLOG_IDENTITY_PROC=1)', env: { NETLOG_IDENTITY_PROC: '1' } },
 ])('identity per task ($via)', ({ env }) => {
@@ -107,5 +107,18 @@ describe.each([
       start: program, setpgid: program, comm: program,
       setresgid: deleted, setresuid: deleted, child: deleted, setsid: deleted, end: deleted,
     });
+  });
+
+  it('an exec drops what is kept: the same task records its new program', async () => {
+    const d = dir();
+    const [first, second] = [path.join(d, 'first'), path.join(d, 'second')];
+    for (const p of [first, second]) {
+      fs.copyFileSync(fixture('identity_steps'), p);
+      fs.chmodSync(p, 0o755);
+    }
+    const steps = await runSteps('exec', env, [second], first);
+    expect(steps.map((s) => [s.step.step, s.rec.proc.exe])).toEqual([['start', first], ['exec-after', second]]);
+    expect(steps[1]!.rec.proc.tid).toBe(steps[0]!.rec.proc.tid);
+    for (const { step, rec } of steps) expectSame(step, rec.proc);
   });
 });
