@@ -23,8 +23,9 @@ struct Identity {
 // What only an exec or a credential change of its own can alter for a task:
 // its thread group, uid/gid/euid/egid (credentials are per thread), program,
 // loginuid and audit session. Kept per task, keyed by its start time (a reused
-// tid never hits), with an open /proc/TID/stat for as many tasks as netlog's fd limit allows
-// (a descriptor that outlives its task reads ESRCH, never another task).
+// tid never hits), with an open /proc/TID/stat for as many tasks as netlog's
+// fd limit allows (a descriptor that outlives its task reads ESRCH, never
+// another task).
 // Dropped by the supervisor at every exec and set*id call it traps. Every
 // caller runs on the supervisor's threads; one mutex covers the map and the
 // kept descriptors.
@@ -45,7 +46,7 @@ class StableCache {
   void Close();
 
  private:
-  friend bool ReadIdentity(pid_t, struct Identity&, StableCache*, unsigned);
+  friend bool ReadIdentity(pid_t, Identity&, StableCache*, unsigned);
   void ForgetLocked(pid_t tid);
   void ClearLocked();
   void SweepLocked();
