@@ -1,6 +1,8 @@
 // The filter: non-native ABIs (int 0x80, x32) get ENOSYS before the syscall
 // table is consulted; io_uring gets ENOSYS (it would connect and accept
-// without a system call); the trapped syscalls go to the supervisor.
+// without a system call); the trapped syscalls go to the supervisor (with
+// exec, the set*id calls that change a task's uid/gid/euid/egid, so that its
+// cached identity is dropped).
 #include "filter.h"
 
 #include <seccomp.h>
@@ -28,7 +30,16 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
   };
   for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
     add(SCMP_ACT_ERRNO(ENOSYS), name);
-  if (traps.exec) { add(SCMP_ACT_NOTIFY, "execve"); add(SCMP_ACT_NOTIFY, "execveat"); }
+  if (traps.exec) {
+    add(SCMP_ACT_NOTIFY, "execve");
+    add(SCMP_ACT_NOTIFY, "execveat");
+    // The supervisor keeps a task's credentials, program, loginuid and
+    // session between records; only an exec or one of these calls changes
+    // the credentials. Answered at once (CONTINUE), so they cost a round
+    // trip each, and programs make them rarely.
+    for (const char* name : {"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid"})
+      add(SCMP_ACT_NOTIFY, name);
+  }
   if (traps.connect) {
     add(SCMP_ACT_NOTIFY, "connect");
     // TCP Fast Open connects from sendto/sendmsg(MSG_FASTOPEN) without a

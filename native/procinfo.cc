@@ -1,13 +1,16 @@
-// Identity of a trapped task, from /proc. Everything read here is racy by
+// Identity of a trapped task, from /proc and its pidfd. Everything read here is racy by
 // nature (the task may exit and its pid be reused); the supervisor validates
 // the notification id after calling these and drops what it read otherwise.
 #include "procinfo.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -88,62 +91,245 @@ static bool ParseStat(const std::string& stat, Identity& id, StatExtra& extra) {
   return true;
 }
 
-bool StableCache::Get(pid_t tid, uint64_t start, Entry& out) {
-  std::lock_guard<std::mutex> lk(mu_);
-  auto it = map_.find(tid);
-  if (it == map_.end() || it->second.start != start) return false;
-  out = it->second;
+// PIDFD_GET_INFO (6.13+), as <linux/pidfd.h> defines it where it is new
+// enough; the kernel fills what it knows of the 64-byte first version.
+namespace {
+struct PidfdInfo {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0[1];
+};
+const unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+const uint64_t kPidfdInfoCreds = 1ULL << 1;
+const unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD (6.9+)
+const size_t kMaxEntries = 16384;
+// Kept stat descriptors count against netlog-run's own fd limit (as the
+// supervisor's kept pidfds do): at most a quarter of it.
+size_t MaxStatFds() {
+  static const size_t n = [] {
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY) return size_t{512};
+    return static_cast<size_t>(lim.rlim_cur / 4 < 512 ? lim.rlim_cur / 4 : 512);
+  }();
+  return n;
+}
+const size_t kMaxExecGroups = 4096;
+
+// Thread group and credentials of tid from a pidfd of the thread itself
+// (PIDFD_GET_INFO describes the task the pidfd names, so a thread's own
+// credentials, which a raw setuid on one thread changes alone).
+bool PidfdIdentity(pid_t tid, Identity& id) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, tid, kPidfdThread));
+  if (fd < 0) return false;
+  PidfdInfo info{};
+  info.mask = kPidfdInfoCreds;
+  bool ok = ioctl(fd, kPidfdGetInfo, &info) == 0 && (info.mask & kPidfdInfoCreds);
+  close(fd);
+  if (!ok) return false;
+  id.pid = static_cast<int32_t>(info.tgid);
+  id.uid = info.ruid;
+  id.gid = info.rgid;
+  id.euid = info.euid;
+  id.egid = info.egid;
   return true;
 }
 
-void StableCache::Put(pid_t tid, const Entry& e) {
+bool ReadStatus(pid_t tid, Identity& id, bool creds) {
+  char path[64];
+  std::string buf;
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  if (!ReadSmallFile(path, buf)) return false;
+  const char* p;
+  if ((p = FindField(buf, "FDSize:"))) id.fd_size = atol(p);
+  if (!creds) return true;
+  if ((p = FindField(buf, "Tgid:"))) id.pid = atoi(p);
+  if ((p = FindField(buf, "Uid:"))) sscanf(p, "%u %u", &id.uid, &id.euid);
+  if ((p = FindField(buf, "Gid:"))) sscanf(p, "%u %u", &id.gid, &id.egid);
+  return true;
+}
+
+int64_t ReadAuditId(pid_t tid, const char* file) {
+  char path[64];
+  std::string buf;
+  snprintf(path, sizeof path, "/proc/%d/%s", tid, file);
+  if (!ReadSmallFile(path, buf)) return -1;
+  unsigned long v = strtoul(buf.c_str(), nullptr, 10);
+  return v == 4294967295UL ? -1 : static_cast<int64_t>(v);
+}
+
+// One read of a stat file from its start (procfs renders it anew each time).
+bool PreadStat(int fd, std::string& out) {
+  char buf[4096];
+  ssize_t n;
+  while ((n = pread(fd, buf, sizeof buf - 1, 0)) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return false;
+  out.assign(buf, static_cast<size_t>(n));
+  return true;
+}
+}  // namespace
+
+bool PidfdInfoWorks() {
+  static const bool works = [] {
+    const char* force = getenv("NETLOG_IDENTITY_PROC");
+    if (force && strcmp(force, "1") == 0) return false;
+    Identity id;
+    return PidfdIdentity(static_cast<pid_t>(syscall(SYS_gettid)), id);
+  }();
+  return works;
+}
+
+StableCache::~StableCache() { ClearLocked(); }
+
+void StableCache::ClearLocked() {
+  for (auto& kv : map_)
+    if (kv.second.stat_fd >= 0) close(kv.second.stat_fd);
+  map_.clear();
+  stat_fds_ = 0;
+}
+
+void StableCache::Close() {
   std::lock_guard<std::mutex> lk(mu_);
-  if (map_.size() >= 16384) map_.clear();  // bounded; entries of dead tasks go too
-  map_[tid] = e;
+  full_ = true;
+  ClearLocked();
+}
+
+// Drops the tasks that are gone (their descriptors read ESRCH), so that the
+// kept descriptors go to live ones.
+void StableCache::SweepLocked() {
+  std::string buf;
+  for (auto it = map_.begin(); it != map_.end();) {
+    if (it->second.stat_fd >= 0 && !PreadStat(it->second.stat_fd, buf)) {
+      close(it->second.stat_fd);
+      stat_fds_--;
+      it = map_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void StableCache::ForgetLocked(pid_t tid) {
+  auto it = map_.find(tid);
+  if (it == map_.end()) return;
+  if (it->second.stat_fd >= 0) {
+    close(it->second.stat_fd);
+    stat_fds_--;
+  }
+  map_.erase(it);
 }
 
 void StableCache::Forget(pid_t tid) {
   std::lock_guard<std::mutex> lk(mu_);
-  map_.erase(tid);
+  ForgetLocked(tid);
 }
 
-bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache) {
+bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
   char path[64];
   std::string buf;
   StatExtra extra;
-  snprintf(path, sizeof path, "/proc/%d/stat", tid);
-  if (!ReadSmallFile(path, buf) || !ParseStat(buf, id, extra)) return false;
-  snprintf(path, sizeof path, "/proc/%d/status", tid);
-  if (!ReadSmallFile(path, buf)) return false;
-  const char* p;
-  if ((p = FindField(buf, "Tgid:"))) id.pid = atoi(p);
-  if ((p = FindField(buf, "FDSize:"))) id.fd_size = atol(p);
-  if ((p = FindField(buf, "Uid:"))) sscanf(p, "%u %u", &id.uid, &id.euid);
-  if ((p = FindField(buf, "Gid:"))) sscanf(p, "%u %u", &id.gid, &id.egid);
   id.tid = tid;
-  StableCache::Entry cached;
-  bool cacheable = cache && extra.threads == 1;
-  if (cacheable && cache->Get(tid, extra.start, cached)) {
-    id.exe = cached.exe;
-    id.auid = cached.auid;
-    id.ses = cached.ses;
-    return true;
+  bool exec = flags & kReadExec;
+  if (cache && !exec) {
+    std::unique_lock<std::mutex> lk(cache->mu_);
+    auto it = cache->map_.find(tid);
+    if (it != cache->map_.end()) {
+      StableCache::Entry e = it->second;
+      bool read = false;
+      if (e.stat_fd >= 0) {
+        read = PreadStat(e.stat_fd, buf);
+        if (!read) cache->ForgetLocked(tid);  // its task is gone
+      } else {
+        lk.unlock();
+        snprintf(path, sizeof path, "/proc/%d/stat", tid);
+        read = ReadSmallFile(path, buf);
+        if (!read) return false;
+      }
+      if (read) {
+        if (!ParseStat(buf, id, extra)) return false;
+        if (extra.start == e.start) {
+          id.pid = e.pid;
+          id.uid = e.uid;
+          id.gid = e.gid;
+          id.euid = e.euid;
+          id.egid = e.egid;
+          id.exe = std::move(e.exe);
+          id.auid = e.auid;
+          id.ses = e.ses;
+          if (lk.owns_lock()) lk.unlock();
+          if ((flags & kReadFdSize) && !ReadStatus(tid, id, false)) return false;
+          return true;
+        }
+        if (!lk.owns_lock()) lk.lock();
+        cache->ForgetLocked(tid);  // a new task under a reused tid
+      }
+    }
   }
-  snprintf(path, sizeof path, "/proc/%d/loginuid", tid);
-  id.auid = -1;
-  if (ReadSmallFile(path, buf)) {
-    unsigned long v = strtoul(buf.c_str(), nullptr, 10);
-    if (v != 4294967295UL) id.auid = static_cast<int64_t>(v);
+
+  // A miss: a stat descriptor that may be kept, then everything else once.
+  snprintf(path, sizeof path, "/proc/%d/stat", tid);
+  int stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (stat_fd < 0) return false;
+  if (!PreadStat(stat_fd, buf) || !ParseStat(buf, id, extra)) {
+    close(stat_fd);
+    return false;
   }
-  snprintf(path, sizeof path, "/proc/%d/sessionid", tid);
-  id.ses = -1;
-  if (ReadSmallFile(path, buf)) {
-    unsigned long v = strtoul(buf.c_str(), nullptr, 10);
-    if (v != 4294967295UL) id.ses = static_cast<int64_t>(v);
+  bool by_pidfd = PidfdInfoWorks() && PidfdIdentity(tid, id);
+  if ((!by_pidfd || (flags & kReadFdSize)) && !ReadStatus(tid, id, !by_pidfd)) {
+    close(stat_fd);
+    return false;
   }
+  id.auid = ReadAuditId(tid, "loginuid");
+  id.ses = ReadAuditId(tid, "sessionid");
   snprintf(path, sizeof path, "/proc/%d/exe", tid);
   id.exe = ReadLink(path);
-  if (cacheable) cache->Put(tid, StableCache::Entry{extra.start, id.exe, id.auid, id.ses});
+
+  if (cache) {
+    std::lock_guard<std::mutex> lk(cache->mu_);
+    bool keep = !cache->full_;
+    if (exec) {
+      // The exec's caller cannot run before the exec ends; another thread
+      // can, and would see (and keep) the old program until it does.
+      cache->ForgetLocked(tid);
+      cache->ForgetLocked(id.pid);
+      if (extra.threads > 1) {
+        if (cache->exec_groups_.size() >= kMaxExecGroups) cache->full_ = true;
+        else cache->exec_groups_.insert(id.pid);
+      }
+      keep = false;
+    } else if (cache->exec_groups_.count(id.pid)) {
+      // The caller waits here: alone in its group, no exec of the group is
+      // left in flight.
+      if (extra.threads == 1) cache->exec_groups_.erase(id.pid);
+      else keep = false;
+    }
+    if (keep) {
+      if (cache->map_.size() >= kMaxEntries) cache->ClearLocked();  // bounded
+      cache->ForgetLocked(tid);
+      // All descriptors taken: now and then (a sweep reads each once), make
+      // room by dropping the tasks that have ended.
+      if (cache->stat_fds_ >= MaxStatFds() && ++cache->keeps_without_fd_ >= 256) {
+        cache->keeps_without_fd_ = 0;
+        cache->SweepLocked();
+      }
+      StableCache::Entry e;
+      e.start = extra.start;
+      e.pid = id.pid;
+      e.uid = id.uid;
+      e.gid = id.gid;
+      e.euid = id.euid;
+      e.egid = id.egid;
+      e.exe = id.exe;
+      e.auid = id.auid;
+      e.ses = id.ses;
+      if (cache->stat_fds_ < MaxStatFds()) {
+        e.stat_fd = stat_fd;
+        stat_fd = -1;
+        cache->stat_fds_++;
+      }
+      cache->map_[tid] = std::move(e);
+    }
+  }
+  if (stat_fd >= 0) close(stat_fd);
   return true;
 }
 

@@ -1,10 +1,12 @@
-// Reads a task's identity from /proc (proc(5): stat, status, loginuid,
-// sessionid, exe, fd/, cwd, root). Callers check NOTIF_ID_VALID afterwards.
+// Reads a task's identity: /proc/TID/stat at every call, the rest once per
+// task (pidfd PIDFD_GET_INFO or /proc status, loginuid, sessionid, exe; see
+// proc(5), pidfd_open(2)). Callers check NOTIF_ID_VALID afterwards.
 #pragma once
 #include <sys/types.h>
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
 
 namespace netlog {
@@ -18,30 +20,59 @@ struct Identity {
   std::string exe, comm;
 };
 
-// What stays the same for a process between two execs: its program, its
-// loginuid and audit session. Kept per task (keyed by its start time, so a
-// reused pid never hits), for single-threaded processes only: with one
-// thread, nothing can exec behind the supervisor's back between the
-// invalidation at exec and the exec itself.
+// What only an exec or a credential change of its own can alter for a task:
+// its thread group, uid/gid/euid/egid (credentials are per thread), program,
+// loginuid and audit session. Kept per task, keyed by its start time (a reused
+// tid never hits), with an open /proc/TID/stat for as many tasks as netlog's
+// fd limit allows (a descriptor that outlives its task reads ESRCH, never
+// another task).
+// Dropped by the supervisor at every exec and set*id call it traps. Every
+// caller runs on the supervisor's threads; one mutex covers the map and the
+// kept descriptors.
 class StableCache {
  public:
   struct Entry {
     uint64_t start = 0;
+    int32_t pid = 0;
+    uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
     std::string exe;
     int64_t auid = -1, ses = -1;
+    int stat_fd = -1;
   };
-  bool Get(pid_t tid, uint64_t start, Entry& out);
-  void Put(pid_t tid, const Entry& e);
+  ~StableCache();
   void Forget(pid_t tid);
+  // Closes what it keeps and keeps nothing more: the session has ended
+  // (netlogd keeps a Supervisor for its life, not its descriptors).
+  void Close();
 
  private:
+  friend bool ReadIdentity(pid_t, Identity&, StableCache*, unsigned);
+  void ForgetLocked(pid_t tid);
+  void ClearLocked();
+  void SweepLocked();
   std::mutex mu_;
   std::unordered_map<pid_t, Entry> map_;
+  size_t stat_fds_ = 0;
+  // Thread groups with an exec in flight while other threads ran: until the
+  // group is seen single-threaded again, its program may change under a
+  // thread the supervisor is not watching, so nothing of it is kept.
+  std::unordered_set<pid_t> exec_groups_;
+  bool full_ = false;  // exec_groups_ at its bound, or closed: nothing more is kept
+  unsigned keeps_without_fd_ = 0;
+};
+
+enum ReadFlags : unsigned {
+  kReadFdSize = 1,  // fill fd_size (a /proc/TID/status read)
+  kReadExec = 2,    // the task is in execve: read everything, keep nothing
 };
 
 // False when the task is gone (the caller then drops the notification).
-// With a cache, exe/auid/ses come from it when they can.
-bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache = nullptr);
+// With a cache, what it holds for the task is used and what is read is kept.
+bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache = nullptr, unsigned flags = kReadFdSize);
+
+// Whether ioctl(PIDFD_GET_INFO) works here (6.13+); NETLOG_IDENTITY_PROC=1
+// makes it answer false, so the /proc/TID/status path can be tested.
+bool PidfdInfoWorks();
 
 // readlink(2) of a /proc path; empty on failure.
 std::string ReadLink(const std::string& path);

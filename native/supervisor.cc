@@ -106,6 +106,7 @@ bool Supervisor::OnReadable() {
 
 void Supervisor::Detach() {
   ended_.store(true);
+  stable_.Close();
   { std::lock_guard<std::mutex> lk(ops_mu_); }
   ops_cv_.notify_all();
   { std::lock_guard<std::mutex> lk(pool_mu_); }
@@ -114,6 +115,8 @@ void Supervisor::Detach() {
 
 void Supervisor::EndSession() {
   if (ended_.exchange(true)) return;
+  // The kept /proc descriptors go with the session (netlogd lives long).
+  stable_.Close();
   // The monitor and idle workers end with the session: netlogd supervises
   // many sessions over its life.
   { std::lock_guard<std::mutex> lk(ops_mu_); }
@@ -158,6 +161,17 @@ void Supervisor::Handle(const seccomp_notif& n) {
     case __NR_sendto:
     case __NR_sendmsg:
     case __NR_sendmmsg: return HandleSend(c);
+    // A credential change of the caller's own thread (a raw syscall changes
+    // one thread; glibc makes each thread call it): what is cached of the
+    // thread is read anew at its next record.
+    case __NR_setuid:
+    case __NR_setgid:
+    case __NR_setreuid:
+    case __NR_setregid:
+    case __NR_setresuid:
+    case __NR_setresgid:
+      stable_.Forget(c.tid);
+      return Respond(c.id, 0, true);
     default: return Respond(c.id, 0, true);
   }
 }
@@ -166,7 +180,11 @@ bool Supervisor::FillEvent(const Call& c, Kind kind, Event& ev) {
   ev.kind = kind;
   ev.realtime_us = c.realtime_us;
   ev.boottime_us = c.boottime_us;
-  return ReadIdentity(c.tid, ev.proc, opts_.exec ? &stable_ : nullptr);
+  // The cache is sound only while execs and set*id calls are trapped (the
+  // filter traps set*id whenever it traps exec). FDSize is read for accept's
+  // fd-limit check only.
+  unsigned flags = kind == Kind::Accept ? unsigned{kReadFdSize} : kind == Kind::Exec ? unsigned{kReadExec} : 0u;
+  return ReadIdentity(c.tid, ev.proc, opts_.exec ? &stable_ : nullptr, flags);
 }
 
 void Supervisor::Fail(const Call& c, const char* what) {
