@@ -86,14 +86,22 @@ void Supervisor::Run() {
   std::vector<char> buf(notif_size);
   auto* notif = reinterpret_cast<seccomp_notif*>(buf.data());
 
-  pollfd pfd{listener_, POLLIN, 0};
+  // Connects and accepts that would block wait in the ring; their
+  // completions are taken here, between notifications.
+  static std::atomic<bool> warned_ring{false};
+  if (!ring_.Init(64, 16384) && !warned_ring.exchange(true))
+    Warn(std::string("io_uring is not available (") + strerror(errno) +
+         "); each blocking connect/accept is handed to a worker thread");
+  pollfd pfds[2] = {{listener_, POLLIN, 0}, {ring_.Fd(), POLLIN, 0}};
+  pollfd& pfd = pfds[0];
   for (;;) {
-    int r = poll(&pfd, 1, -1);
+    int r = poll(pfds, ring_.Ready() ? 2 : 1, -1);
     if (r < 0) {
       if (errno == EINTR) continue;
       Warn(std::string("poll: ") + strerror(errno));
       break;
     }
+    if (ring_.Ready() && (pfds[1].revents & POLLIN)) RingDrain();
     if (pfd.revents & POLLIN) {
       memset(notif, 0, notif_size);
       if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, notif) < 0) {
@@ -107,6 +115,7 @@ void Supervisor::Run() {
     }
     if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no task uses the filter
   }
+  RingEnd();
   ended_.store(true);
   // The monitor and idle workers end with the session: netlogd supervises
   // many sessions over its life.
@@ -178,7 +187,13 @@ void Supervisor::Hold(Event&& ev, const Call& c, Pending p) {
   // Everything read about the caller is trusted only if it is still the same
   // live task now (a pid reused mid-read fails this check).
   if (!notif_valid(listener_, c.id)) {
-    if (p.fd >= 0) close(p.fd);
+    if (p.fd >= 0) {
+      // The caller's socket may be shared with another process: a connect
+      // netlog performed and cannot record is dissolved, not left to
+      // complete unrecorded.
+      if (p.how == How::Return) Disconnect(p.fd, p.error);
+      close(p.fd);
+    }
     return;
   }
   p.id = c.id;
