@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture, netlogRun, netlogStart, ofKind, requireRoot, tempDir, waitFor } from './harness.js';
+import { fixture, NETLOG_RUN, netlogRun, netlogStart, ofKind, readRecords, requireRoot, tempDir, waitFor } from './harness.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -54,6 +54,17 @@ describe('calls held at once', () => {
     expect(lastJson<Threads>(r.stdout)).toMatchObject({ threads: 1000, accepted: 500, eintr: 500, other: 0, child_errno: 0 });
     expect(ofKind(r.records, 'accept')).toHaveLength(500);
   }, 200_000);
+});
+
+describe('without io_uring', () => {
+  it('blocking accepts and connects take the worker threads, and netlog-run says so once', async () => {
+    const log = path.join(scratch(), 'log.jsonl');
+    const r = await execa(fixture('no_io_uring'), [process.execPath, NETLOG_RUN, '-o', log, '--', fixture('accept_threads'), '100'], { reject: false, timeout: 120_000 });
+    expect(r.exitCode).toBe(0);
+    expect(lastJson<Threads>(r.stdout)).toMatchObject({ threads: 100, accepted: 50, eintr: 50, other: 0, child_errno: 0 });
+    expect(String(r.stderr).match(/io_uring is not available/g)).toHaveLength(1);
+    expect(ofKind(readRecords(log), 'accept')).toHaveLength(50);
+  }, 150_000);
 });
 
 describe('a connect netlog performed and cannot record', () => {
