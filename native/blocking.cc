@@ -337,6 +337,9 @@ void Supervisor::RingEnd() {
     RingDrain();
     if (ring_calls_ > 0) ring_.Wait();
   }
+  // netlogd keeps its supervisors: the ring's fd and memory go now. (A call
+  // that did not come back is cancelled by the close; its RingCall is lost.)
+  ring_.Close();
 }
 
 // With WAIT_KILLABLE_RECV the held caller only wakes for fatal signals, so

@@ -23,6 +23,11 @@ int Enter(int fd, unsigned submit, unsigned min_complete, unsigned flags) {
 
 Uring::~Uring() { Release(); }
 
+void Uring::Close() {
+  std::lock_guard<std::mutex> lk(sq_mu_);
+  Release();
+}
+
 void Uring::Release() {
   if (sqes_) munmap(sqes_, sqes_len_);
   if (cq_map_ && cq_map_ != sq_map_) munmap(cq_map_, cq_map_len_);
@@ -79,6 +84,10 @@ bool Uring::Init(unsigned entries, unsigned cq_entries) {
 
 bool Uring::Submit(uint8_t op, int fd, uint64_t addr, uint32_t len, uint64_t off, uint32_t op_flags, uint64_t data) {
   std::lock_guard<std::mutex> lk(sq_mu_);
+  if (fd_ < 0) {
+    errno = EBADF;
+    return false;
+  }
   unsigned tail = *sq_tail_;
   if (tail - __atomic_load_n(sq_head_, __ATOMIC_ACQUIRE) > sq_mask_) {
     errno = EBUSY;

@@ -38,6 +38,9 @@ class Uring {
   void Reap(std::vector<Completion>& out);
   // Waits for a completion (or a signal).
   void Wait();
+  // Closes the ring (a long-lived process runs many sessions); requests
+  // still in it are cancelled by the kernel.
+  void Close();
 
  private:
   void Release();
