@@ -127,6 +127,7 @@ class Session : public Napi::ObjectWrap<Session> {
     return DefineClass(env, "Session",
                        {InstanceMethod("answer", &Session::AnswerJs),
                         InstanceMethod("setProbes", &Session::SetProbesJs),
+                        InstanceMethod("setRefuseConnects", &Session::SetRefuseConnectsJs),
                         InstanceMethod("kill", &Session::KillJs),
                         InstanceMethod("setEgress", &Session::SetEgressJs),
                         InstanceMethod("close", &Session::CloseJs),
@@ -154,6 +155,10 @@ class Session : public Napi::ObjectWrap<Session> {
   }
   Napi::Value SetProbesJs(const Napi::CallbackInfo& info) {
     sup->SetProbes(info[0].As<Napi::Number>().Uint32Value());
+    return info.Env().Undefined();
+  }
+  Napi::Value SetRefuseConnectsJs(const Napi::CallbackInfo& info) {
+    sup->SetRefuseConnects(info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
   // A new allow list (SIGHUP); the mode stays what the filter was built for.

@@ -23,14 +23,17 @@ const int ERESTARTSYS = 512;
 struct Supervisor::BlockingOp {
   uint64_t id;
   pid_t tid;
-  pthread_t worker;
+  uint64_t seq = 0;  // key in ops_
+  pthread_t worker{};
+  // Set for a call that waits in io_uring: interrupted by a cancel, not a signal.
+  RingCall* ring = nullptr;
+  bool cancelled = false;
   std::mutex mu;
   bool in_call = false;
   bool interrupted = false;
   // What the caller is answered when interrupted: ERESTARTSYS lets the
   // kernel restart the call for an SA_RESTART handler, as it would have.
   int interrupt_error = EINTR;
-  int shared_rounds = 0;  // monitor rounds a process-wide signal stayed pending
 
   // Runs fn() until it completes or the op is interrupted (then EINTR).
   template <typename F>
@@ -58,5 +61,23 @@ struct Supervisor::BlockingOp {
   }
 };
 
+// A connect or accept submitted to io_uring, from submission to completion;
+// its buffers must live until then.
+struct Supervisor::RingCall {
+  BlockingOp op;
+  Call c;
+  int dup = -1;
+  bool accept = false;
+  // connect
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  // accept
+  int flags = 0;
+  uint64_t addr_ptr = 0, addrlen_ptr = 0;
+  int32_t user_len = 0;
+  Event ev;
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof peer;
+};
 
 }  // namespace netlog

@@ -46,8 +46,12 @@ void Run(Engine& e) {
   std::vector<std::shared_ptr<Supervisor>> sessions;
   std::vector<pollfd> fds;
   for (;;) {
+    // [wake, then per session: listener, ring (fd -1 is ignored by poll)]
     fds.assign(1, pollfd{e.wake, POLLIN, 0});
-    for (auto& s : sessions) fds.push_back(pollfd{s->Listener(), POLLIN, 0});
+    for (auto& s : sessions) {
+      fds.push_back(pollfd{s->Listener(), POLLIN, 0});
+      fds.push_back(pollfd{s->RingFd(), POLLIN, 0});
+    }
     int r = poll(fds.data(), fds.size(), -1);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -59,7 +63,8 @@ void Run(Engine& e) {
     // for the next round (at most 64 notifications each per round).
     size_t keep = 0;
     for (size_t i = 0; i < sessions.size(); i++) {
-      bool alive = !fds[i + 1].revents || sessions[i]->OnReadable();
+      if (fds[2 * i + 2].revents & POLLIN) sessions[i]->OnRing();
+      bool alive = !fds[2 * i + 1].revents || sessions[i]->OnReadable();
       if (alive) sessions[keep++] = std::move(sessions[i]);
     }
     sessions.resize(keep);

@@ -57,10 +57,19 @@ void Supervisor::HandleConnect(const Call& c) {
     return Respond(c.id, EFAULT, false);
   }
   socklen_t slen = static_cast<socklen_t>(len);
+  // A record could not be written: no connect is performed until one can
+  // (a performed one would have to be dissolved, its handshake already gone).
+  if (refuse_connects_.load() && (addr.ss_family == AF_INET || addr.ss_family == AF_INET6)) {
+    close(dup);
+    return Respond(c.id, EACCES, false);
+  }
   // --egress block: decided before the connect is performed (native/egress.cc).
   if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
   int fl = fcntl(dup, F_GETFL);
   if (tcp && fl >= 0 && !(fl & O_NONBLOCK)) {
+    // Tried without blocking in io_uring first; only a call that cannot
+    // take the ring waits on a worker.
+    if (RingConnect(c, dup, addr, slen)) return;
     RunBlocking([this, c, dup, addr, slen](BlockingOp* op) { FinishConnect(c, dup, true, addr, slen, op); }, c, dup);
     return;
   }
@@ -72,7 +81,11 @@ void Supervisor::FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_
   auto* sa = reinterpret_cast<const sockaddr*>(&addr);
   long r = op ? op->Call([&] { return static_cast<long>(connect(dup, sa, len)); })
               : static_cast<long>(connect(dup, sa, len));
-  int err = r < 0 ? errno : 0;
+  ConnectDone(c, dup, tcp, addr, len, op, r < 0 ? errno : 0);
+}
+
+void Supervisor::ConnectDone(const Call& c, int dup, bool tcp, const sockaddr_storage& addr, socklen_t len,
+                             BlockingOp* op, int err) {
   Pending p;
   p.how = How::Return;
   p.error = AnswerFor(err, op, dup, SO_SNDTIMEO);
@@ -149,6 +162,7 @@ void Supervisor::HandleAccept(const Call& c) {
   }
   int fl = fcntl(dup, F_GETFL);
   if (fl >= 0 && !(fl & O_NONBLOCK)) {
+    if (RingAccept(c, dup, flags, addr, addrlen, user_len, ev)) return;
     RunBlocking([=](BlockingOp* op) mutable { FinishAccept(c, dup, flags, addr, addrlen, user_len, std::move(ev), op); },
                 c, dup);
     return;
@@ -158,17 +172,26 @@ void Supervisor::HandleAccept(const Call& c) {
 
 void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen,
                               int32_t user_len, Event ev, BlockingOp* op) {
+  sockaddr_storage peer_ss{};
+  socklen_t peer_len = sizeof peer_ss;
+  auto* peer = reinterpret_cast<sockaddr*>(&peer_ss);
+  int aflags = SOCK_CLOEXEC | (flags & SOCK_NONBLOCK);
+  long r = op ? op->Call([&] { return static_cast<long>(accept4(dup, peer, &peer_len, aflags)); })
+              : static_cast<long>(accept4(dup, peer, &peer_len, aflags));
+  int err = errno;
+  AcceptDone(c, dup, flags, addr, addrlen, user_len, std::move(ev), op, r, err, peer_ss, peer_len);
+}
+
+void Supervisor::AcceptDone(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen, int32_t user_len,
+                            Event ev, BlockingOp* op, long r, int err, const sockaddr_storage& peer,
+                            socklen_t peer_len) {
   Pending p;
   p.how = How::AddFd;
   p.addr = addr;
   p.addrlen = addrlen;
   p.user_len = user_len;
-  p.peer_len = sizeof p.peer;
-  auto* peer = reinterpret_cast<sockaddr*>(&p.peer);
-  int aflags = SOCK_CLOEXEC | (flags & SOCK_NONBLOCK);
-  long r = op ? op->Call([&] { return static_cast<long>(accept4(dup, peer, &p.peer_len, aflags)); })
-              : static_cast<long>(accept4(dup, peer, &p.peer_len, aflags));
-  int err = errno;
+  p.peer = peer;
+  p.peer_len = peer_len;
   int answer = r < 0 ? AnswerFor(err, op, dup, SO_RCVTIMEO) : 0;
   close(dup);
   if (r < 0) return Respond(c.id, answer, false);

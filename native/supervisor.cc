@@ -43,7 +43,21 @@ int64_t NowUs(clockid_t clock) {
 Supervisor::Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post)
     : listener_(listener), opts_(opts), probes_(opts.probes), post_(std::move(post)) {}
 
-bool Supervisor::Start() { return StartThread([this] { Monitor(); }); }
+bool Supervisor::Start() {
+  // Connects and accepts that would block wait in the ring; the engine takes
+  // their completions between notifications (OnRing).
+  static std::atomic<bool> warned_ring{false};
+  if (!ring_.Init(64, 16384) && !warned_ring.exchange(true))
+    Warn(std::string("io_uring is not available (") + strerror(errno) +
+         "); each blocking connect/accept is handed to a worker thread");
+  return StartThread([this] { Monitor(); });
+}
+
+int Supervisor::RingFd() const { return ring_.Ready() ? ring_.Fd() : -1; }
+
+void Supervisor::OnRing() {
+  if (ring_.Ready()) RingDrain();
+}
 
 void Supervisor::Push(Message&& m) {
   bool post = false;
@@ -106,6 +120,7 @@ bool Supervisor::OnReadable() {
 
 void Supervisor::Detach() {
   ended_.store(true);
+  RingEnd();
   stable_.Close();
   { std::lock_guard<std::mutex> lk(ops_mu_); }
   ops_cv_.notify_all();
@@ -115,6 +130,7 @@ void Supervisor::Detach() {
 
 void Supervisor::EndSession() {
   if (ended_.exchange(true)) return;
+  RingEnd();
   // The kept /proc descriptors go with the session (netlogd lives long).
   stable_.Close();
   // The monitor and idle workers end with the session: netlogd supervises
@@ -202,7 +218,13 @@ void Supervisor::Hold(Event&& ev, const Call& c, Pending p) {
   // Everything read about the caller is trusted only if it is still the same
   // live task now (a pid reused mid-read fails this check).
   if (!notif_valid(listener_, c.id)) {
-    if (p.fd >= 0) close(p.fd);
+    if (p.fd >= 0) {
+      // The caller's socket may be shared with another process: a connect
+      // netlog performed and cannot record is dissolved, not left to
+      // complete unrecorded.
+      if (p.how == How::Return) Disconnect(p.fd, p.error);
+      close(p.fd);
+    }
     return;
   }
   p.id = c.id;

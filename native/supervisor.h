@@ -13,11 +13,13 @@
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "egress.h"
 #include "event.h"
 #include "filter.h"
+#include "uring.h"
 
 namespace netlog {
 
@@ -46,6 +48,10 @@ class Supervisor {
   // (the session has ended; 'end' is queued).
   bool OnReadable();
   int Listener() const { return listener_; }
+  // The io_uring of calls that would block (-1 without one), and taking its
+  // completions: the engine thread polls it beside the listener.
+  int RingFd() const;
+  void OnRing();
   // The session is over for netlog (netlogd closes it): its monitor and
   // workers end, no 'end' message is sent.
   void Detach();
@@ -54,6 +60,9 @@ class Supervisor {
   // Lets the held syscall go on (refuse=false) or fails it with EACCES.
   void Answer(uint32_t token, bool refuse);
   void SetProbes(uint32_t probes) { probes_.store(probes); }
+  // While set (a record could not be written), inet connects are refused
+  // with EACCES before they are performed.
+  void SetRefuseConnects(bool on) { refuse_connects_.store(on); }
   void Push(Message&& m);
   bool Ended() const { return ended_.load(); }
   // --egress block: the table, set before the session starts (native/egress.cc).
@@ -82,6 +91,7 @@ class Supervisor {
     int64_t realtime_us, boottime_us;
   };
   struct BlockingOp;
+  struct RingCall;  // a connect/accept waiting in io_uring (native/blocking.h)
 
   void Handle(const seccomp_notif& n);
   void EndSession();
@@ -94,6 +104,22 @@ class Supervisor {
                      socklen_t len, BlockingOp* op);
   void FinishAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen,
                     int32_t user_len, Event ev, BlockingOp* op);
+  // The outcome of an emulated connect (err: 0 or its errno) / accept.
+  void ConnectDone(const Call& c, int dup, bool tcp, const sockaddr_storage& addr, socklen_t len,
+                   BlockingOp* op, int err);
+  void AcceptDone(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen, int32_t user_len,
+                  Event ev, BlockingOp* op, long r, int err, const sockaddr_storage& peer, socklen_t peer_len);
+  // io_uring (native/blocking.cc): false when the call must take the
+  // worker path (no ring, a socket timeout, too many in flight).
+  bool RingConnect(const Call& c, int dup, const sockaddr_storage& addr, socklen_t len);
+  bool RingAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen, int32_t user_len,
+                  Event& ev);
+  bool RingSubmit(RingCall* rc);
+  void RingDrain();
+  void RingDone(RingCall* rc, int res);
+  void RingEnd();
+  void AddOp(BlockingOp* op);
+  void RemoveOp(BlockingOp* op);
   void Respond(uint64_t id, int error, bool cont);
   void Hold(Event&& ev, const Call& c, Pending p);
   bool FillEvent(const Call& c, Kind kind, Event& ev);
@@ -128,6 +154,7 @@ class Supervisor {
   std::function<void(Supervisor*)> post_;
   std::atomic<bool> ended_{false};
   std::vector<char> notif_buf_;  // the engine thread's receive buffer
+  std::atomic<bool> refuse_connects_{false};
 
   // Only filled while execs are trapped: an exec it did not see would leave
   // it stale.
@@ -156,9 +183,17 @@ class Supervisor {
   std::unordered_map<uint64_t, Tracked> tracked_;
   std::deque<uint64_t> tracked_order_;
 
+  // Held calls the monitor watches, by BlockingOp::seq.
   std::mutex ops_mu_;
   std::condition_variable ops_cv_;
-  std::vector<BlockingOp*> ops_;
+  std::unordered_map<uint64_t, BlockingOp*> ops_;
+  uint64_t ops_seq_ = 0;
+
+  // Connects and accepts that wait in io_uring; the supervisor thread
+  // submits and reaps them (the monitor only cancels).
+  Uring ring_;
+  size_t ring_calls_ = 0;
+  std::unordered_set<RingCall*> ring_live_;  // for the end of the session
 
   struct Job {
     std::function<void(BlockingOp*)> run;
@@ -168,6 +203,7 @@ class Supervisor {
   std::condition_variable pool_cv_;
   std::deque<Job> jobs_;
   size_t idle_workers_ = 0;
+  size_t workers_ = 0;
   std::atomic<bool> warned_fail_{false};
   std::atomic<bool> warned_thread_{false};
 };

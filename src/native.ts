@@ -72,6 +72,8 @@ export interface NativeSession {
   readonly pid: number;
   answer(tokens: Uint32Array, refuse: Uint8Array): void;
   setProbes(mask: number): void;
+  /** While true (records fail to be written), connects are refused before they are performed. */
+  setRefuseConnects(on: boolean): void;
   /** A new allow table (the mode stays as started). */
   setEgress(egress: NativeEgress): void;
   /** Signals COMMAND (the session's first process), by pid. */

@@ -67,6 +67,7 @@ export function effectiveProbes(config: Config): number {
 export class Supervision {
   private session: NativeSession | undefined;
   private reaped = false;
+  private writeOk = true;
   private sessionId: string | undefined;
   readonly counts: SessionCounts = { hidden: 0 };
 
@@ -134,6 +135,11 @@ export class Supervision {
     }
     if (this.session && (recorded.length > 0 || quiet.length > 0)) {
       const ok = this.writer.write(records, recorded.length);
+      // Connects are refused before they are performed while records fail.
+      if (recorded.length > 0 && ok !== this.writeOk) {
+        this.writeOk = ok;
+        this.session.setRefuseConnects(!ok);
+      }
       const tokens = Uint32Array.from([...recorded, ...quiet]);
       const refuse = new Uint8Array(tokens.length);
       if (!ok) refuse.fill(1, 0, recorded.length);
