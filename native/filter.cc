@@ -6,6 +6,7 @@
 #include <seccomp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <cerrno>
 #include <cstring>
 
@@ -58,6 +59,13 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     scmp_arg_cmp tfo[2] = {{1, SCMP_CMP_EQ, IPPROTO_TCP, 0}, {2, SCMP_CMP_EQ, 30 /* TCP_FASTOPEN_CONNECT */, 0}};
     r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), nr, 2, tfo);
     if (r < 0) fail("setsockopt", r);
+  }
+  if (traps.connect) {
+    // A program that sandboxes itself with Landlock must keep its connect
+    // rules, which an emulated connect (in netlog's domain) would skip: its
+    // processes are marked here and their connects let go (landlock_marks.h).
+    int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, __NR_landlock_restrict_self, 0);
+    if (r < 0) fail("landlock_restrict_self", r);
   }
   if (traps.accept) { add(SCMP_ACT_NOTIFY, "accept"); add(SCMP_ACT_NOTIFY, "accept4"); }
   if (traps.bind) add(SCMP_ACT_NOTIFY, "bind");

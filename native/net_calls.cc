@@ -57,6 +57,8 @@ void Supervisor::HandleConnect(const Call& c) {
     return Respond(c.id, EFAULT, false);
   }
   socklen_t slen = static_cast<socklen_t>(len);
+  // A program under its own Landlock domain connects in it, not in netlog's.
+  if (landlock_.Sandboxed(c.tid)) return OwnSandboxConnect(c, dup, tcp, addr, slen);
   // --egress block: decided before the connect is performed (native/egress.cc).
   if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
   int fl = fcntl(dup, F_GETFL);

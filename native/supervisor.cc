@@ -143,7 +143,12 @@ void Supervisor::Handle(const seccomp_notif& n) {
   c.boottime_us = NowUs(CLOCK_BOOTTIME);
   switch (c.nr) {
     case __NR_execve:
-    case __NR_execveat: return HandleExec(c);
+    case __NR_execveat:
+      // A Landlock domain outlives the parent it came from: marked here, the
+      // process stays sandboxed for netlog when reparented (landlock_marks.h).
+      landlock_.Sandboxed(c.tid);
+      return HandleExec(c);
+    case __NR_landlock_restrict_self: return HandleLandlockRestrict(c);
     case __NR_connect: return HandleConnect(c);
     case __NR_accept:
     case __NR_accept4: return HandleAccept(c);
