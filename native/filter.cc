@@ -64,8 +64,12 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     // A program that sandboxes itself with Landlock must keep its connect
     // rules, which an emulated connect (in netlog's domain) would skip: its
     // processes are marked here and their connects let go (landlock_marks.h).
-    int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, __NR_landlock_restrict_self, 0);
-    if (r < 0) fail("landlock_restrict_self", r);
+    // landlock_create_ruleset is trapped to tell filesystem-only rulesets,
+    // which change nothing for connects.
+    for (int nr : {__NR_landlock_create_ruleset, __NR_landlock_restrict_self}) {
+      int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+      if (r < 0) fail("landlock", r);
+    }
   }
   if (traps.accept) { add(SCMP_ACT_NOTIFY, "accept"); add(SCMP_ACT_NOTIFY, "accept4"); }
   if (traps.bind) add(SCMP_ACT_NOTIFY, "bind");

@@ -58,7 +58,7 @@ void Supervisor::HandleConnect(const Call& c) {
   }
   socklen_t slen = static_cast<socklen_t>(len);
   // A program under its own Landlock domain connects in it, not in netlog's.
-  if (landlock_.Sandboxed(c.tid)) return OwnSandboxConnect(c, dup, tcp, addr, slen);
+  if (landlock_.Any() && OwnSandboxConnect(c, dup, tcp, addr, slen)) return;
   // --egress block: decided before the connect is performed (native/egress.cc).
   if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
   int fl = fcntl(dup, F_GETFL);

@@ -108,6 +108,7 @@ void Supervisor::Run() {
     if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) break;  // no task uses the filter
   }
   ended_.store(true);
+  landlock_.Stop();
   // The monitor and idle workers end with the session: netlogd supervises
   // many sessions over its life.
   { std::lock_guard<std::mutex> lk(ops_mu_); }
@@ -146,9 +147,10 @@ void Supervisor::Handle(const seccomp_notif& n) {
     case __NR_execveat:
       // A Landlock domain outlives the parent it came from: marked here, the
       // process stays sandboxed for netlog when reparented (landlock_marks.h).
-      landlock_.Sandboxed(c.tid);
+      landlock_.Find(c.tid);
       return HandleExec(c);
     case __NR_landlock_restrict_self: return HandleLandlockRestrict(c);
+    case __NR_landlock_create_ruleset: return HandleLandlockCreate(c);
     case __NR_connect: return HandleConnect(c);
     case __NR_accept:
     case __NR_accept4: return HandleAccept(c);

@@ -115,7 +115,8 @@ class Supervisor {
 
   // Programs sandboxed by their own Landlock domain (native/landlock_marks.cc).
   void HandleLandlockRestrict(const Call& c);
-  void OwnSandboxConnect(const Call& c, int dup, bool tcp, const sockaddr_storage& addr, socklen_t len);
+  void HandleLandlockCreate(const Call& c);
+  bool OwnSandboxConnect(const Call& c, int dup, bool tcp, const sockaddr_storage& addr, socklen_t len);
   LandlockMarks landlock_;
   std::atomic<bool> warned_landlock_{false};
 
