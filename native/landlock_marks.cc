@@ -195,7 +195,10 @@ bool LandlockMarks::Mark(pid_t tid, int listener, uint64_t notif_id, int ruleset
     std::lock_guard<std::mutex> lk(mu_);
     room = shadows_.size() < 64;
   }
-  if (ruleset >= 0 && room && (!before.sandboxed || before.shadow)) {
+  // The probe relies on connect rules by port alone, as up to ABI 7; a newer
+  // kernel's rules may decide otherwise.
+  static const long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, 1U);
+  if (ruleset >= 0 && room && abi <= 7 && (!before.sandboxed || before.shadow)) {
     shadow = Spawn(before.shadow, ruleset, after);
     if (shadow) {
       std::lock_guard<std::mutex> lk(mu_);

@@ -94,6 +94,18 @@ describe.skipIf(MISSING !== undefined)(`Landlock rules of the program itself${MI
     });
   }
 
+  it('a child forked before its parent restricted itself is outside the domain: both connect, bare and under netlog', async () => {
+    const args = [`connect:${a.port}`, 'before', String(a.port), String(b.port)];
+    const expected = `connect ${a.port} ok\nconnect ${b.port} ok`;
+    expect(await bare(args)).toMatchObject({ exitCode: 0, stdout: expected });
+    const r = await netlogRun([FX, ...args]);
+    expect(r).toMatchObject({ exitCode: 0, stdout: expected, stderr: '' });
+    expect(attempts(r.records, 'connect').map(({ port, result }) => ({ port, result }))).toEqual([
+      { port: a.port, result: 'ok' },
+      { port: b.port, result: 'ok' },
+    ]);
+  });
+
   it('an orphan of a sandboxed process (parent exited, reparented to netlog-run) keeps the rules; recorded', async () => {
     const args = [`connect:${a.port}`, 'orphan', String(a.port), String(b.port)];
     const expected = `connect ${a.port} ok\nconnect ${b.port} EACCES`;
