@@ -63,6 +63,21 @@ uint64_t InoOf(pid_t pid, unsigned flags = 0) {
   return ino;
 }
 
+// Whether the task has no_new_privs or CAP_SYS_ADMIN (proc(5): NoNewPrivs,
+// CapEff); true when unreadable.
+bool MayRestrictSelf(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  std::string s;
+  if (!ReadSmallFile(path, s)) return true;
+  size_t nnp = s.find("\nNoNewPrivs:");
+  size_t cap = s.find("\nCapEff:");
+  if (nnp == std::string::npos || cap == std::string::npos) return true;
+  if (atoi(s.c_str() + nnp + 12) != 0) return true;
+  unsigned long long eff = strtoull(s.c_str() + cap + 8, nullptr, 16);
+  return (eff >> 21) & 1;  // CAP_SYS_ADMIN
+}
+
 }  // namespace
 
 class LandlockMarks::Shadow {
@@ -91,12 +106,28 @@ class LandlockMarks::Shadow {
     stop_ = true;
     cv_.notify_all();
   }
+  // A domain never changes once made: its answer for a kind of socket and a
+  // port is asked once (bounded; forgotten all at once when full).
+  bool Cached(uint64_t key, int& verdict) {
+    std::lock_guard<std::mutex> lk(cache_mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return false;
+    verdict = it->second;
+    return true;
+  }
+  void Remember(uint64_t key, int verdict) {
+    std::lock_guard<std::mutex> lk(cache_mu_);
+    if (cache_.size() >= 4096) cache_.clear();
+    cache_[key] = verdict;
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   const std::function<void()>* job_ = nullptr;
   bool stop_ = false;
+  std::mutex cache_mu_;
+  std::unordered_map<uint64_t, int> cache_;
 };
 
 void LandlockMarks::Add(uint64_t ino, Mark_ m) {
@@ -279,17 +310,27 @@ int LandlockMarks::Probe(Shadow* s, int domain, int type, int protocol, const so
   } else {
     return 0;  // no destination: nothing for Landlock to check
   }
+  uint16_t port = addr.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(&addr)->sin_port
+                                             : reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port;
+  uint64_t key = (static_cast<uint64_t>(domain & 0xffff) << 48) | (static_cast<uint64_t>(type & 0xff) << 40) |
+                 (static_cast<uint64_t>(protocol & 0xffff) << 24) | (static_cast<uint64_t>(len & 0xff) << 16) | port;
+  int verdict = 0;
+  if (s->Cached(key, verdict)) return verdict;
   int result = 0;
   s->Run([&] {
     int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0) {
-      result = errno;
+      result = -1;
       return;
     }
     if (connect(fd, reinterpret_cast<sockaddr*>(&probe), len) < 0) result = errno;
     close(fd);
   });
-  return result == EACCES ? EACCES : 0;
+  // No socket to ask with (netlog out of descriptors): refused, not cached.
+  if (result < 0) return EACCES;
+  verdict = result == EACCES ? EACCES : 0;
+  s->Remember(key, verdict);
+  return verdict;
 }
 
 void LandlockMarks::Stop() {
@@ -351,6 +392,10 @@ bool Supervisor::OwnSandboxConnect(const Call& c, int dup, bool tcp, const socka
 }
 
 void Supervisor::HandleLandlockRestrict(const Call& c) {
+  // Without no_new_privs or CAP_SYS_ADMIN (in its own user namespace) the
+  // kernel refuses the call (EPERM): nothing is restricted, and a program
+  // that goes on unsandboxed must not be checked as if it were.
+  if (!MayRestrictSelf(c.tid)) return Respond(c.id, 0, true);
   int err = 0;
   int dup = DupFd(c, static_cast<int>(c.args[0]), err);
   if (dup < 0 && err == EBADF) return Respond(c.id, 0, true);  // the kernel fails it: nothing restricted
