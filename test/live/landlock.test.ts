@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { fixture, netlogRun, ofKind, tempDir, type JsonRecord } from './harness.js';
+import { fixture, jsonLines, netlogRun, ofKind, tempDir, type JsonRecord } from './harness.js';
 
 const FX = fixture('landlock_connect');
 
@@ -104,6 +104,34 @@ describe.skipIf(MISSING !== undefined)(`Landlock rules of the program itself${MI
       { port: a.port, result: 'ok' },
       { port: b.port, result: 'ok' },
     ]);
+  });
+
+  it('a thread flipping the sockaddr between an allowed and a forbidden port never gets the forbidden one connected', async () => {
+    const ITER = 300;
+    let reachedB = 0;
+    const srvB = net.createServer((s) => {
+      reachedB++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => srvB.listen(0, '127.0.0.1', resolve));
+    const pb = (srvB.address() as net.AddressInfo).port;
+    try {
+      const args = [`connect:${a.port}`, 'run', fixture('connect_racer'), '127.0.0.1', String(a.port), String(pb), String(ITER)];
+      const r = await netlogRun([FX, ...args], { execa: { timeout: 120_000 } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const lines = jsonLines(r.stdout);
+      const summary = lines.find((j) => j.summary)?.summary;
+      // Both ports were asked for; only A's connects got through.
+      expect(summary).toMatchObject({ iterations: ITER, port_b: 0, other: 0 });
+      expect(summary.port_a).toBeGreaterThan(0);
+      expect(summary.errors).toBeGreaterThan(0);
+      expect(reachedB).toBe(0);
+      // Each record has the port and result the program saw, in order.
+      const seen = lines.filter((j) => 'peer_port' in j).map((j) => (j.error ? [pb, j.error] : [j.peer_port, 'ok']));
+      expect(ofKind(r.records, 'connect').map((c) => [c.net?.remote?.port, c.result])).toEqual(seen);
+    } finally {
+      await new Promise<void>((resolve) => srvB.close(() => resolve()));
+    }
   });
 
   it('an orphan of a sandboxed process (parent exited, reparented to netlog-run) keeps the rules; recorded', async () => {
