@@ -62,10 +62,8 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
   }
   if (traps.connect) {
     // A program that sandboxes itself with Landlock must keep its connect
-    // rules, which an emulated connect (in netlog's domain) would skip: its
-    // processes are marked here and their connects let go (landlock_marks.h).
-    // landlock_create_ruleset is trapped to tell filesystem-only rulesets,
-    // which change nothing for connects.
+    // rules, which an emulated connect (in netlog's domain) would skip: the
+    // supervisor follows its rulesets and domains (landlock_marks.h).
     for (int nr : {__NR_landlock_create_ruleset, __NR_landlock_restrict_self}) {
       int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
       if (r < 0) fail("landlock", r);

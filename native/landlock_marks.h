@@ -69,6 +69,7 @@ class LandlockMarks {
   std::unordered_map<uint64_t, std::vector<Mark_>> marked_;
   std::atomic<uint64_t> lowest_{UINT64_MAX};  // the lowest `after`
   std::atomic<bool> any_{false};
+  std::atomic<bool> everyone_{false};
   std::vector<Shadow*> shadows_;  // mu_
   struct Ruleset {
     int fd;
