@@ -131,7 +131,7 @@ class LandlockMarks::Shadow {
   std::unordered_map<uint64_t, int> cache_;
 };
 
-void LandlockMarks::Add(uint64_t ino, Mark_ m) {
+void LandlockMarks::Add(uint64_t ino, Layer m) {
   std::lock_guard<std::mutex> lk(mu_);
   marked_[ino].push_back(m);
   if (m.after < lowest_.load()) lowest_.store(m.after);

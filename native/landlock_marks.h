@@ -57,16 +57,16 @@ class LandlockMarks {
   bool MayRestrictNet(int fd);
 
  private:
-  struct Mark_ {
+  struct Layer {
     uint64_t after;  // processes created after this (pidfs inode order) inherit it
     Shadow* shadow;
   };
-  void Add(uint64_t ino, Mark_ m);
+  void Add(uint64_t ino, Layer m);
   Shadow* Spawn(Shadow* parent, int ruleset, uint64_t& after);
   std::mutex mu_;
   // By the pidfs inode number of the thread group: never reused, and
   // allocated in increasing order, so "created after" is a comparison.
-  std::unordered_map<uint64_t, std::vector<Mark_>> marked_;
+  std::unordered_map<uint64_t, std::vector<Layer>> marked_;
   std::atomic<uint64_t> lowest_{UINT64_MAX};  // the lowest `after`
   std::atomic<bool> any_{false};
   std::atomic<bool> everyone_{false};
