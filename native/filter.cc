@@ -8,6 +8,7 @@
 #include <seccomp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <cerrno>
 #include <cstring>
 
@@ -69,6 +70,15 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     scmp_arg_cmp tfo[2] = {{1, SCMP_CMP_EQ, IPPROTO_TCP, 0}, {2, SCMP_CMP_EQ, 30 /* TCP_FASTOPEN_CONNECT */, 0}};
     r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), nr, 2, tfo);
     if (r < 0) fail("setsockopt", r);
+  }
+  if (traps.connect) {
+    // A program that sandboxes itself with Landlock must keep its connect
+    // rules, which an emulated connect (in netlog's domain) would skip: the
+    // supervisor follows its rulesets and domains (landlock_marks.h).
+    for (int nr : {__NR_landlock_create_ruleset, __NR_landlock_restrict_self}) {
+      int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+      if (r < 0) fail("landlock", r);
+    }
   }
   if (traps.accept) { add(SCMP_ACT_NOTIFY, "accept"); add(SCMP_ACT_NOTIFY, "accept4"); }
   if (traps.bind) add(SCMP_ACT_NOTIFY, "bind");

@@ -63,6 +63,8 @@ void Supervisor::HandleConnect(const Call& c) {
     close(dup);
     return Respond(c.id, EACCES, false);
   }
+  // A program under its own Landlock domain connects in it, not in netlog's.
+  if (landlock_.Any() && OwnSandboxConnect(c, dup, tcp, addr, slen)) return;
   // --egress block: decided before the connect is performed (native/egress.cc).
   if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
   int fl = fcntl(dup, F_GETFL);

@@ -121,6 +121,7 @@ bool Supervisor::OnReadable() {
 void Supervisor::Detach() {
   ended_.store(true);
   RingEnd();
+  landlock_.Stop();
   stable_.Close();
   { std::lock_guard<std::mutex> lk(ops_mu_); }
   ops_cv_.notify_all();
@@ -131,6 +132,7 @@ void Supervisor::Detach() {
 void Supervisor::EndSession() {
   if (ended_.exchange(true)) return;
   RingEnd();
+  landlock_.Stop();
   // The kept /proc descriptors go with the session (netlogd lives long).
   stable_.Close();
   // The monitor and idle workers end with the session: netlogd supervises
@@ -168,7 +170,13 @@ void Supervisor::Handle(const seccomp_notif& n) {
   c.boottime_us = NowUs(CLOCK_BOOTTIME);
   switch (c.nr) {
     case __NR_execve:
-    case __NR_execveat: return HandleExec(c);
+    case __NR_execveat:
+      // A Landlock domain outlives the parent it came from: marked here, the
+      // process stays sandboxed for netlog when reparented (landlock_marks.h).
+      landlock_.Find(c.tid);
+      return HandleExec(c);
+    case __NR_landlock_restrict_self: return HandleLandlockRestrict(c);
+    case __NR_landlock_create_ruleset: return HandleLandlockCreate(c);
     case __NR_connect: return HandleConnect(c);
     case __NR_accept:
     case __NR_accept4: return HandleAccept(c);

@@ -20,6 +20,7 @@
 #include "event.h"
 #include "filter.h"
 #include "uring.h"
+#include "landlock_marks.h"
 
 namespace netlog {
 
@@ -147,6 +148,13 @@ class Supervisor {
   static long OpCall(BlockingOp* op, const std::function<long()>& fn);  // op->Call, for egress.cc
   EgressPolicy egress_;
   std::atomic<bool> warned_unchecked_{false};
+
+  // Programs sandboxed by their own Landlock domain (native/landlock_marks.cc).
+  void HandleLandlockRestrict(const Call& c);
+  void HandleLandlockCreate(const Call& c);
+  bool OwnSandboxConnect(const Call& c, int dup, bool tcp, const sockaddr_storage& addr, socklen_t len);
+  LandlockMarks landlock_;
+  std::atomic<bool> warned_landlock_{false};
 
   int listener_;
   SupervisorOptions opts_;
