@@ -137,7 +137,7 @@ const netOf = (r: JsonRecord) => r.net!;
 
 const SYSCALL_NAMES: Record<number, string> = {
   3: 'close', 42: 'connect', 43: 'accept', 49: 'bind', 59: 'execve', 288: 'accept4', 322: 'execveat',
-  105: 'setuid', 106: 'setgid', 113: 'setreuid', 114: 'setregid', 117: 'setresuid', 119: 'setresgid',
+  105: 'setuid', 106: 'setgid', 444: 'landlock_create_ruleset', 446: 'landlock_restrict_self', 113: 'setreuid', 114: 'setregid', 117: 'setresuid', 119: 'setresgid',
 };
 
 /** Names (or numbers) of the x86_64 syscalls the filter hands to the supervisor. */
@@ -214,12 +214,15 @@ describe('probes', () => {
   const ALL_NET = ['accept', 'accept4', 'bind', 'close', 'connect'];
   // With exec, the set*id calls: they drop the caller's cached identity.
   const EXEC = ['execve', 'execveat', 'setgid', 'setregid', 'setresgid', 'setresuid', 'setreuid', 'setuid'];
+  // With connect, the Landlock calls: a program's own sandbox is followed (docs/security.md).
+  const CONNECT = ['connect', 'landlock_create_ruleset', 'landlock_restrict_self'];
+  const ALL = [...ALL_NET, 'landlock_create_ruleset', 'landlock_restrict_self'];
 
   it.for([
-    { name: '--probes 0x1 --no-exec', args: ['--probes', '0x1', '--no-exec'], conf: undefined, trapped: ['connect'], exec: false, all: false },
-    { name: 'config probes = 1', args: [], conf: 'probes = 1\n', trapped: ['connect', ...EXEC].sort(), exec: true, all: false },
-    { name: 'default probes, --no-exec', args: ['--no-exec'], conf: undefined, trapped: ALL_NET, exec: false, all: true },
-    { name: 'default probes', args: [], conf: undefined, trapped: [...ALL_NET, ...EXEC].sort(), exec: true, all: true },
+    { name: '--probes 0x1 --no-exec', args: ['--probes', '0x1', '--no-exec'], conf: undefined, trapped: CONNECT, exec: false, all: false },
+    { name: 'config probes = 1', args: [], conf: 'probes = 1\n', trapped: [...CONNECT, ...EXEC].sort(), exec: true, all: false },
+    { name: 'default probes, --no-exec', args: ['--no-exec'], conf: undefined, trapped: ALL.sort(), exec: false, all: true },
+    { name: 'default probes', args: [], conf: undefined, trapped: [...ALL, ...EXEC].sort(), exec: true, all: true },
   ])('$name: the filter traps exactly $trapped', async ({ args, conf, trapped, exec, all }, ctx) => {
     requireRoot(ctx, 'PTRACE_SECCOMP_GET_FILTER');
     const server = await tcpServer();
