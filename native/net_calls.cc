@@ -25,6 +25,42 @@
 
 namespace netlog {
 
+namespace {
+
+// fdget() fails on an O_PATH descriptor (EBADF); pidfd_getfd() does not.
+bool IsOpath(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl >= 0 && (fl & O_PATH);
+}
+
+// move_addr_to_kernel(): the length, then the bytes (none for 0); `otherwise`
+// if both are fine.
+int AddrError(pid_t tid, uint64_t addr, int32_t len, int otherwise) {
+  if (len < 0 || static_cast<size_t>(len) > sizeof(sockaddr_storage)) return EINVAL;
+  sockaddr_storage ss;
+  if (len > 0 && !ReadMem(tid, addr, &ss, static_cast<size_t>(len))) return EFAULT;
+  return otherwise;
+}
+
+}  // namespace
+
+// As move_addr_to_user() (the order seen on Linux 6.18): read the caller's
+// length, clamp it to the address, refuse a negative one, store the full
+// length, then copy the address. Only into a caller still waiting: its pid
+// could otherwise be another process's by now.
+int Supervisor::CopyPeerOut(const Call& c, const Pending& p) {
+  if (p.addr == 0) return 0;
+  if (!notif_valid(listener_, c.id)) return EINTR;
+  int32_t len;
+  if (!ReadMem(c.tid, p.addrlen, &len, sizeof len)) return EFAULT;
+  int32_t full = static_cast<int32_t>(p.peer_len);
+  if (len > full) len = full;
+  if (len < 0) return EINVAL;
+  if (!WriteMem(c.tid, p.addrlen, &full, sizeof full)) return EFAULT;
+  if (len > 0 && !WriteMem(c.tid, p.addr, &p.peer, static_cast<size_t>(len))) return EFAULT;
+  return 0;
+}
+
 void Supervisor::HandleConnect(const Call& c) {
   int err = 0;
   int dup = DupFd(c, static_cast<int>(c.args[0]), err);
@@ -33,10 +69,17 @@ void Supervisor::HandleConnect(const Call& c) {
     errno = err;
     return Fail(c, "a socket");
   }
+  // Answered here, not let go, so no socket can be put in its place
+  // meanwhile; in the kernel's order (__sys_connect): the descriptor, the
+  // address, then the socket.
+  if (IsOpath(dup)) {
+    close(dup);
+    return Respond(c.id, EBADF, false);
+  }
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {
     close(dup);
-    return Respond(c.id, ENOTSOCK, false);
+    return Respond(c.id, AddrError(c.tid, c.args[1], static_cast<int32_t>(c.args[2]), ENOTSOCK), false);
   }
   bool tcp = IsTcp(protocol);
   uint32_t probe = tcp ? kTcpConnect : kUdpConnect;
@@ -47,18 +90,18 @@ void Supervisor::HandleConnect(const Call& c) {
     return Respond(c.id, 0, true);
   }
   int32_t len = static_cast<int32_t>(c.args[2]);
-  if (len < 0 || static_cast<size_t>(len) > sizeof(sockaddr_storage)) {
+  if (int e = AddrError(c.tid, c.args[1], len, 0)) {
     close(dup);
-    return Respond(c.id, EINVAL, false);
+    return Respond(c.id, e, false);
   }
   sockaddr_storage addr{};
-  if (!ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len))) {
-    close(dup);
-    return Respond(c.id, EFAULT, false);
-  }
+  ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len));
   socklen_t slen = static_cast<socklen_t>(len);
   // --egress block: decided before the connect is performed (native/egress.cc).
-  if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
+  // An IPv4 socket connects to AF_INET only (tcp_v4_connect, udp): anything
+  // else reaches no one and the kernel says why (EAFNOSUPPORT).
+  bool reaches = domain != AF_INET || addr.ss_family == AF_INET;
+  if (egress_.Blocking() && reaches && EgressGate(c, dup, tcp, addr, slen)) return;
   int fl = fcntl(dup, F_GETFL);
   if (tcp && fl >= 0 && !(fl & O_NONBLOCK)) {
     RunBlocking([this, c, dup, addr, slen](BlockingOp* op) { FinishConnect(c, dup, true, addr, slen, op); }, c, dup);
@@ -108,32 +151,32 @@ void Supervisor::HandleAccept(const Call& c) {
     errno = err;
     return Fail(c, "a socket");
   }
+  // The kernel's order (__sys_accept4_file): the descriptor, the flags, a
+  // free descriptor, then the socket; the caller's address length is read
+  // only once a connection is taken (move_addr_to_user).
+  if (IsOpath(dup)) {
+    close(dup);
+    return Respond(c.id, EBADF, false);
+  }
+  int flags = c.nr == __NR_accept4 ? static_cast<int>(c.args[3]) : 0;
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {
     close(dup);
-    return Respond(c.id, ENOTSOCK, false);
+    if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return Respond(c.id, EINVAL, false);
+    Identity id;
+    bool full = ReadIdentity(c.tid, id) && !HasFreeFd(c.tid, id.fd_size);
+    return Respond(c.id, full ? EMFILE : ENOTSOCK, false);
   }
   if (!IsInetTcpUdp(domain, protocol) || !IsTcp(protocol) || !(probes_.load() & kTcpAccept)) {
     close(dup);
     return Respond(c.id, 0, true);
   }
-  int flags = c.nr == __NR_accept4 ? static_cast<int>(c.args[3]) : 0;
   if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) {
     close(dup);
     return Respond(c.id, EINVAL, false);
   }
   uint64_t addr = c.args[1], addrlen = c.args[2];
   int32_t user_len = 0;
-  if (addr != 0) {
-    if (!ReadMem(c.tid, addrlen, &user_len, sizeof user_len)) {
-      close(dup);
-      return Respond(c.id, EFAULT, false);
-    }
-    if (user_len < 0) {
-      close(dup);
-      return Respond(c.id, EINVAL, false);
-    }
-  }
   // The caller's identity is read at the call: one /proc status read serves
   // the record and the fd-limit check below.
   Event ev;
@@ -174,6 +217,13 @@ void Supervisor::FinishAccept(const Call& c, int dup, int flags, uint64_t addr, 
   if (r < 0) return Respond(c.id, answer, false);
   p.fd = static_cast<int>(r);
   p.fd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0;
+  // The peer's address goes to the caller now, as the kernel's does before
+  // the descriptor is installed: a fault drops the connection it took.
+  if (int e = CopyPeerOut(c, p)) {
+    close(p.fd);
+    return Respond(c.id, e, false);
+  }
+  p.addr = 0;
   bool v6 = false;
   DecodeSockaddr(p.peer, p.peer_len, ev.remote, v6);
   ev.has_remote = true;

@@ -85,6 +85,7 @@ class Supervisor {
   void FinishAccept(const Call& c, int dup, int flags, uint64_t addr, uint64_t addrlen,
                     int32_t user_len, Event ev, BlockingOp* op);
   void Respond(uint64_t id, int error, bool cont);
+  int CopyPeerOut(const Call& c, const Pending& p);
   void Hold(Event&& ev, const Call& c, Pending p);
   bool FillEvent(const Call& c, Kind kind, Event& ev);
   int DupFd(const Call& c, int fd, int& err);
