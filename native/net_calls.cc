@@ -20,6 +20,7 @@
 #include "blocking.h"
 #include "kernel.h"
 #include "procinfo.h"
+#include "record_json.h"
 #include "sockets.h"
 #include "target_mem.h"
 
@@ -40,6 +41,30 @@ int AddrError(pid_t tid, uint64_t addr, int32_t len, int otherwise) {
   sockaddr_storage ss;
   if (len > 0 && !ReadMem(tid, addr, &ss, static_cast<size_t>(len))) return EFAULT;
   return otherwise;
+}
+
+// The outcome of a connect, at close: established, or why not. A connect
+// that failed at once says so itself; one in progress (EINPROGRESS,
+// EALREADY, interrupted) ended as the socket tells: its pending error
+// (SO_ERROR: ECONNREFUSED, ETIMEDOUT...), a handshake still going on
+// (EINPROGRESS), or, when the program has collected the error itself
+// (SO_ERROR reads it once), "failed".
+// TCP_SYN_SENT and TCP_SYN_RECV of the kernel's tcp_states.h (tcpi_state).
+const uint8_t kSynSent = 2, kSynRecv = 3;
+
+std::string ConnectOutcome(int fd, int connect_errno, bool has_peer) {
+  if (has_peer || WasEstablished(fd)) return "established";
+  if (connect_errno != 0 && connect_errno != EINPROGRESS && connect_errno != EALREADY && connect_errno != EINTR &&
+      connect_errno != EAGAIN)
+    return ErrnoName(connect_errno);
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) return ErrnoName(soerr);
+  tcp_info ti{};
+  len = sizeof ti;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && (ti.tcpi_state == kSynSent || ti.tcpi_state == kSynRecv))
+    return "EINPROGRESS";
+  return "failed";
 }
 
 }  // namespace
@@ -139,7 +164,8 @@ void Supervisor::FinishConnect(const Call& c, int dup, bool tcp, const sockaddr_
   bool lv6;
   if (!LocalEndpoint(dup, ev.local, lv6)) ev.local.ip = v6 ? "::" : "0.0.0.0";
   ev.result_errno = err;
-  if (tcp && (err == 0 || err == EINPROGRESS)) Track(dup, ev, false);
+  // Failed connects too: their close is recorded, with the failure.
+  if (tcp) Track(dup, ev, false);
   Hold(std::move(ev), c, p);
 }
 
@@ -300,6 +326,16 @@ void Supervisor::HandleClose(const Call& c) {
       has_peer = true;
     }
     ev.accepted = tracked && t.accepted;
+    bool connected_here = tracked && !t.accepted;
+    if (ev.tcp && connected_here) {
+      ev.outcome = ConnectOutcome(dup, t.connect_errno, has_peer);
+      if (!has_peer) {
+        // Where it tried to go, as its connect record says.
+        ev.remote = t.remote;
+        if (!has_local || ev.local.port == 0) ev.local = t.local;
+        has_peer = true;
+      }
+    }
     if (ev.tcp)
       record = (probes & kTcpClose) && has_peer;
     else
@@ -318,7 +354,8 @@ void Supervisor::HandleClose(const Call& c) {
 void Supervisor::Track(int fd, const Event& ev, bool accepted) {
   uint64_t ino = Inode(fd);
   std::lock_guard<std::mutex> lk(tracked_mu_);
-  auto ins = tracked_.insert({ino, Tracked{ev.local, ev.remote, accepted}});
+  // A socket may connect again after a failed attempt: the last one counts.
+  auto ins = tracked_.insert_or_assign(ino, Tracked{ev.local, ev.remote, accepted, ev.result_errno < 0 ? 0 : ev.result_errno});
   if (ins.second) tracked_order_.push_back(ino);
   // Bounded: sockets that leave without a trapped close() (exit, dup2)
   // would otherwise accumulate.

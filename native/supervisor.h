@@ -139,6 +139,7 @@ class Supervisor {
   struct Tracked {
     Endpoint local, remote;
     bool accepted = false;
+    int connect_errno = 0;  // what the recorded connect returned
   };
   void Track(int fd, const Event& ev, bool accepted);
   bool Untrack(uint64_t ino, Tracked& out);
