@@ -310,6 +310,10 @@ struct Supervisor::Datagram {
   sockaddr_storage addr{};
   socklen_t addrlen = 0;
   std::vector<char> data;
+  // The caller's bytes could not be read: the kernel finds that only once
+  // it copies them, after its address checks, so the send is made from a
+  // buffer that faults the same way (nothing leaves).
+  bool data_fault = false;
   uint64_t len_at = 0;  // sendmmsg: where msg_len goes in the caller
 };
 
@@ -340,7 +344,7 @@ int ReadMsg(pid_t tid, uint64_t at, Supervisor::Datagram& dg) {
   size_t off = 0;
   for (const iovec& v : iov) {
     if (v.iov_len > 0 && !ReadMem(tid, reinterpret_cast<uint64_t>(v.iov_base), dg.data.data() + off, v.iov_len))
-      return EFAULT;
+      dg.data_fault = true;
     off += v.iov_len;
   }
   return 0;
@@ -380,14 +384,17 @@ void Supervisor::HandleSend(const Call& c) {
     size_t len = c.args[2];
     int32_t alen = static_cast<int32_t>(c.args[5]);
     err = 0;
-    if (len > kMaxDatagram) err = EMSGSIZE;
-    else if (alen < 0 || static_cast<size_t>(alen) > sizeof dg.addr) err = EINVAL;
+    // move_addr_to_kernel() comes before udp_sendmsg()'s size check.
+    if (c.args[4] != 0 && (alen < 0 || static_cast<size_t>(alen) > sizeof dg.addr)) err = EINVAL;
+    else if (len > kMaxDatagram) err = EMSGSIZE;
     if (!err) {
-      dg.named = true;
+      // __sys_sendto() takes the length only with an address.
+      dg.named = c.args[4] != 0;
+      if (!dg.named) alen = 0;
       dg.addrlen = static_cast<socklen_t>(alen);
       dg.data.resize(len);
-      if ((alen > 0 && !ReadMem(c.tid, c.args[4], &dg.addr, dg.addrlen)) || (len > 0 && !ReadMem(c.tid, c.args[1], dg.data.data(), len)))
-        err = EFAULT;
+      if (alen > 0 && !ReadMem(c.tid, c.args[4], &dg.addr, dg.addrlen)) err = EFAULT;
+      else if (len > 0 && !ReadMem(c.tid, c.args[1], dg.data.data(), len)) dg.data_fault = true;
     }
     msgs.push_back(std::move(dg));
   } else if (c.nr == __NR_sendmsg) {
@@ -458,6 +465,9 @@ void Supervisor::FinishSend(const Call& c, int dup, int domain, std::vector<Data
       // An address that names no inet destination is sent as it is: the
       // kernel refuses it (EINVAL, EAFNOSUPPORT) and nothing leaves.
       has_dest = DestOf(domain, dg.addr, dg.addrlen, d);
+      // udp_sendmsg() sends an IPv4 socket's datagram to AF_INET (or
+      // AF_UNSPEC) only, and to no port 0 (EAFNOSUPPORT, EINVAL).
+      if (has_dest && ((domain == AF_INET && d.v6) || d.port == 0)) has_dest = false;
     }
     bool allowed = true;
     if (has_dest) {
@@ -477,11 +487,15 @@ void Supervisor::FinishSend(const Call& c, int dup, int domain, std::vector<Data
     }
     msghdr m{};
     iovec iov{dg.data.data(), dg.data.size()};
+    if (dg.data_fault) iov.iov_base = reinterpret_cast<void*>(1);  // below any mapping: EFAULT
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     if (dg.named) {
       m.msg_name = &dg.addr;
-      m.msg_namelen = dg.addrlen;
+      // sendto() with an address of length 0 names it all the same (EINVAL
+      // from udp_sendmsg); msghdr would drop a name of length 0, and 1 is
+      // as short.
+      m.msg_namelen = dg.addrlen ? dg.addrlen : 1;
     }
     long r;
     if (op) {

@@ -34,6 +34,9 @@ struct Event {
   bool tcp = true, ipv6 = false, has_remote = false, accepted = false;
   Endpoint local, remote;
   int result_errno = -1;  // -1: unknown; 0: ok
+  // close of a socket whose connect was recorded: "established", or why it
+  // never was (an errno name; "EINPROGRESS" still pending). Empty otherwise.
+  std::string outcome;
   bool blocked = false;   // refused by --egress block
   std::string via;        // the call that was blocked: connect, sendto, sendmsg, sendmmsg
 };

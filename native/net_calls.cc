@@ -20,10 +20,71 @@
 #include "blocking.h"
 #include "kernel.h"
 #include "procinfo.h"
+#include "record_json.h"
 #include "sockets.h"
 #include "target_mem.h"
 
 namespace netlog {
+
+namespace {
+
+// fdget() fails on an O_PATH descriptor (EBADF); pidfd_getfd() does not.
+bool IsOpath(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl >= 0 && (fl & O_PATH);
+}
+
+// move_addr_to_kernel(): the length, then the bytes (none for 0); `otherwise`
+// if both are fine.
+int AddrError(pid_t tid, uint64_t addr, int32_t len, int otherwise) {
+  if (len < 0 || static_cast<size_t>(len) > sizeof(sockaddr_storage)) return EINVAL;
+  sockaddr_storage ss;
+  if (len > 0 && !ReadMem(tid, addr, &ss, static_cast<size_t>(len))) return EFAULT;
+  return otherwise;
+}
+
+// The outcome of a connect, at close: established, or why not. A connect
+// that failed at once says so itself; one in progress (EINPROGRESS,
+// EALREADY, interrupted) ended as the socket tells: its pending error
+// (SO_ERROR: ECONNREFUSED, ETIMEDOUT...), a handshake still going on
+// (EINPROGRESS), or, when the program has collected the error itself
+// (SO_ERROR reads it once), "failed".
+// TCP_SYN_SENT and TCP_SYN_RECV of the kernel's tcp_states.h (tcpi_state).
+const uint8_t kSynSent = 2, kSynRecv = 3;
+
+std::string ConnectOutcome(int fd, int connect_errno, bool has_peer) {
+  if (has_peer || WasEstablished(fd)) return "established";
+  if (connect_errno != 0 && connect_errno != EINPROGRESS && connect_errno != EALREADY && connect_errno != EINTR &&
+      connect_errno != EAGAIN)
+    return ErrnoName(connect_errno);
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) return ErrnoName(soerr);
+  tcp_info ti{};
+  len = sizeof ti;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && (ti.tcpi_state == kSynSent || ti.tcpi_state == kSynRecv))
+    return "EINPROGRESS";
+  return "failed";
+}
+
+}  // namespace
+
+// As move_addr_to_user() (the order seen on Linux 6.18): read the caller's
+// length, clamp it to the address, refuse a negative one, store the full
+// length, then copy the address. Only into a caller still waiting: its pid
+// could otherwise be another process's by now.
+int Supervisor::CopyPeerOut(const Call& c, const Pending& p) {
+  if (p.addr == 0) return 0;
+  if (!notif_valid(listener_, c.id)) return EINTR;
+  int32_t len;
+  if (!ReadMem(c.tid, p.addrlen, &len, sizeof len)) return EFAULT;
+  int32_t full = static_cast<int32_t>(p.peer_len);
+  if (len > full) len = full;
+  if (len < 0) return EINVAL;
+  if (!WriteMem(c.tid, p.addrlen, &full, sizeof full)) return EFAULT;
+  if (len > 0 && !WriteMem(c.tid, p.addr, &p.peer, static_cast<size_t>(len))) return EFAULT;
+  return 0;
+}
 
 void Supervisor::HandleConnect(const Call& c) {
   int err = 0;
@@ -33,10 +94,17 @@ void Supervisor::HandleConnect(const Call& c) {
     errno = err;
     return Fail(c, "a socket");
   }
+  // Answered here, not let go, so no socket can be put in its place
+  // meanwhile; in the kernel's order (__sys_connect): the descriptor, the
+  // address, then the socket.
+  if (IsOpath(dup)) {
+    close(dup);
+    return Respond(c.id, EBADF, false);
+  }
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {
     close(dup);
-    return Respond(c.id, ENOTSOCK, false);
+    return Respond(c.id, AddrError(c.tid, c.args[1], static_cast<int32_t>(c.args[2]), ENOTSOCK), false);
   }
   bool tcp = IsTcp(protocol);
   uint32_t probe = tcp ? kTcpConnect : kUdpConnect;
@@ -47,15 +115,12 @@ void Supervisor::HandleConnect(const Call& c) {
     return Respond(c.id, 0, true);
   }
   int32_t len = static_cast<int32_t>(c.args[2]);
-  if (len < 0 || static_cast<size_t>(len) > sizeof(sockaddr_storage)) {
+  if (int e = AddrError(c.tid, c.args[1], len, 0)) {
     close(dup);
-    return Respond(c.id, EINVAL, false);
+    return Respond(c.id, e, false);
   }
   sockaddr_storage addr{};
-  if (!ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len))) {
-    close(dup);
-    return Respond(c.id, EFAULT, false);
-  }
+  ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len));
   socklen_t slen = static_cast<socklen_t>(len);
   // A record could not be written: no connect is performed until one can
   // (a performed one would have to be dissolved, its handshake already gone).
@@ -66,7 +131,10 @@ void Supervisor::HandleConnect(const Call& c) {
   // A program under its own Landlock domain connects in it, not in netlog's.
   if (landlock_.Any() && OwnSandboxConnect(c, dup, tcp, addr, slen)) return;
   // --egress block: decided before the connect is performed (native/egress.cc).
-  if (egress_.Blocking() && EgressGate(c, dup, tcp, addr, slen)) return;
+  // An IPv4 socket connects to AF_INET only (tcp_v4_connect, udp): anything
+  // else reaches no one and the kernel says why (EAFNOSUPPORT).
+  bool reaches = domain != AF_INET || addr.ss_family == AF_INET;
+  if (egress_.Blocking() && reaches && EgressGate(c, dup, tcp, addr, slen)) return;
   int fl = fcntl(dup, F_GETFL);
   if (tcp && fl >= 0 && !(fl & O_NONBLOCK)) {
     // Tried without blocking in io_uring first; only a call that cannot
@@ -111,7 +179,8 @@ void Supervisor::ConnectDone(const Call& c, int dup, bool tcp, const sockaddr_st
   bool lv6;
   if (!LocalEndpoint(dup, ev.local, lv6)) ev.local.ip = v6 ? "::" : "0.0.0.0";
   ev.result_errno = err;
-  if (tcp && (err == 0 || err == EINPROGRESS)) Track(dup, ev, false);
+  // Failed connects too: their close is recorded, with the failure.
+  if (tcp) Track(dup, ev, false);
   Hold(std::move(ev), c, p);
 }
 
@@ -123,32 +192,32 @@ void Supervisor::HandleAccept(const Call& c) {
     errno = err;
     return Fail(c, "a socket");
   }
+  // The kernel's order (__sys_accept4_file): the descriptor, the flags, a
+  // free descriptor, then the socket; the caller's address length is read
+  // only once a connection is taken (move_addr_to_user).
+  if (IsOpath(dup)) {
+    close(dup);
+    return Respond(c.id, EBADF, false);
+  }
+  int flags = c.nr == __NR_accept4 ? static_cast<int>(c.args[3]) : 0;
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {
     close(dup);
-    return Respond(c.id, ENOTSOCK, false);
+    if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return Respond(c.id, EINVAL, false);
+    Identity id;
+    bool full = ReadIdentity(c.tid, id) && !HasFreeFd(c.tid, id.fd_size);
+    return Respond(c.id, full ? EMFILE : ENOTSOCK, false);
   }
   if (!IsInetTcpUdp(domain, protocol) || !IsTcp(protocol) || !(probes_.load() & kTcpAccept)) {
     close(dup);
     return Respond(c.id, 0, true);
   }
-  int flags = c.nr == __NR_accept4 ? static_cast<int>(c.args[3]) : 0;
   if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) {
     close(dup);
     return Respond(c.id, EINVAL, false);
   }
   uint64_t addr = c.args[1], addrlen = c.args[2];
   int32_t user_len = 0;
-  if (addr != 0) {
-    if (!ReadMem(c.tid, addrlen, &user_len, sizeof user_len)) {
-      close(dup);
-      return Respond(c.id, EFAULT, false);
-    }
-    if (user_len < 0) {
-      close(dup);
-      return Respond(c.id, EINVAL, false);
-    }
-  }
   // The caller's identity is read at the call: one /proc status read serves
   // the record and the fd-limit check below.
   Event ev;
@@ -199,6 +268,13 @@ void Supervisor::AcceptDone(const Call& c, int dup, int flags, uint64_t addr, ui
   if (r < 0) return Respond(c.id, answer, false);
   p.fd = static_cast<int>(r);
   p.fd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0;
+  // The peer's address goes to the caller now, as the kernel's does before
+  // the descriptor is installed: a fault drops the connection it took.
+  if (int e = CopyPeerOut(c, p)) {
+    close(p.fd);
+    return Respond(c.id, e, false);
+  }
+  p.addr = 0;
   bool v6 = false;
   DecodeSockaddr(p.peer, p.peer_len, ev.remote, v6);
   ev.has_remote = true;
@@ -275,6 +351,16 @@ void Supervisor::HandleClose(const Call& c) {
       has_peer = true;
     }
     ev.accepted = tracked && t.accepted;
+    bool connected_here = tracked && !t.accepted;
+    if (ev.tcp && connected_here) {
+      ev.outcome = ConnectOutcome(dup, t.connect_errno, has_peer);
+      if (!has_peer) {
+        // Where it tried to go, as its connect record says.
+        ev.remote = t.remote;
+        if (!has_local || ev.local.port == 0) ev.local = t.local;
+        has_peer = true;
+      }
+    }
     if (ev.tcp)
       record = (probes & kTcpClose) && has_peer;
     else
@@ -293,7 +379,8 @@ void Supervisor::HandleClose(const Call& c) {
 void Supervisor::Track(int fd, const Event& ev, bool accepted) {
   uint64_t ino = Inode(fd);
   std::lock_guard<std::mutex> lk(tracked_mu_);
-  auto ins = tracked_.insert({ino, Tracked{ev.local, ev.remote, accepted}});
+  // A socket may connect again after a failed attempt: the last one counts.
+  auto ins = tracked_.insert_or_assign(ino, Tracked{ev.local, ev.remote, accepted, ev.result_errno < 0 ? 0 : ev.result_errno});
   if (ins.second) tracked_order_.push_back(ino);
   // Bounded: sockets that leave without a trapped close() (exit, dup2)
   // would otherwise accumulate.

@@ -387,9 +387,41 @@ bool OtherThreadStopped(int tgid, pid_t tid) {
   });
 }
 
+namespace {
+
+// prlimit() of another user's process needs CAP_SYS_RESOURCE, which a root
+// supervisor may lack (a container's bounding set); /proc/TID/limits is
+// readable by all.
+bool NofileLimit(pid_t tid, rlim_t& soft) {
+  struct rlimit lim;
+  if (prlimit(tid, RLIMIT_NOFILE, nullptr, &lim) == 0) {
+    soft = lim.rlim_cur;
+    return true;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/limits", tid);
+  FILE* f = fopen(path, "re");
+  if (!f) return false;
+  char line[256];
+  bool found = false;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "Max open files", 14) != 0) continue;
+    const char* v = line + 14;
+    while (*v == ' ') v++;
+    if (strncmp(v, "unlimited", 9) == 0) soft = RLIM_INFINITY;
+    else soft = strtoull(v, nullptr, 10);
+    found = true;
+    break;
+  }
+  fclose(f);
+  return found;
+}
+
+}  // namespace
+
 bool HasFreeFd(pid_t tid, int64_t fd_size) {
   struct rlimit lim;
-  if (prlimit(tid, RLIMIT_NOFILE, nullptr, &lim) < 0 || lim.rlim_cur == RLIM_INFINITY) return true;
+  if (!NofileLimit(tid, lim.rlim_cur) || lim.rlim_cur == RLIM_INFINITY) return true;
   // The fd table can still grow below the limit: there is room. Only a table
   // as large as the limit needs counting.
   if (fd_size >= 0 && static_cast<rlim_t>(fd_size) < lim.rlim_cur) return true;

@@ -157,6 +157,7 @@ void EventToJson(std::string& out, const Event& ev) {
     out += ',';
   }
   if (ev.result_errno >= 0) JsonStr(out, "result", ErrnoName(ev.result_errno));
+  if (!ev.outcome.empty()) JsonStr(out, "outcome", ev.outcome);
   if (ev.blocked) {
     out += "\"blocked\":true,";
     JsonStr(out, "via", ev.via);

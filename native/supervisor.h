@@ -122,6 +122,7 @@ class Supervisor {
   void AddOp(BlockingOp* op);
   void RemoveOp(BlockingOp* op);
   void Respond(uint64_t id, int error, bool cont);
+  int CopyPeerOut(const Call& c, const Pending& p);
   void Hold(Event&& ev, const Call& c, Pending p);
   bool FillEvent(const Call& c, Kind kind, Event& ev);
   int DupFd(const Call& c, int fd, int& err);
@@ -184,6 +185,7 @@ class Supervisor {
   struct Tracked {
     Endpoint local, remote;
     bool accepted = false;
+    int connect_errno = 0;  // what the recorded connect returned
   };
   void Track(int fd, const Event& ev, bool accepted);
   bool Untrack(uint64_t ino, Tracked& out);

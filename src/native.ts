@@ -26,6 +26,8 @@ export interface NativeEvent {
   exec?: { file: string; path: string; fileId: string; argv: string[]; cwd: string; argvTruncated: boolean };
   net?: { proto: 'tcp' | 'udp'; family: 'ipv4' | 'ipv6'; local: NativeEndpoint; remote?: NativeEndpoint; accepted?: boolean };
   result?: string;
+  /** close of a socket whose connect was recorded: "established", an errno name, "EINPROGRESS" or "failed". */
+  outcome?: string;
   blocked?: boolean;
   via?: string;
 }

@@ -47,6 +47,7 @@ export function toRecord(ev: NativeEvent): EventRecord {
     };
   }
   if (ev.result !== undefined) rec.result = ev.result;
+  if (ev.outcome !== undefined) rec.outcome = ev.outcome;
   if (ev.blocked) {
     rec.blocked = true;
     if (ev.via !== undefined) rec.via = ev.via;

@@ -38,6 +38,7 @@ export function formatJson(rec: EventRecord | RunRecord): string {
     out.exec = { file: e.file, path: e.path, argv: e.argv, cwd: e.cwd, argv_truncated: e.argv_truncated };
   }
   if (rec.result !== undefined) out.result = rec.result;
+  if (rec.outcome !== undefined) out.outcome = rec.outcome;
   if (rec.blocked) {
     out.blocked = true;
     if (rec.via !== undefined) out.via = rec.via;

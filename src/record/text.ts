@@ -77,5 +77,7 @@ export function formatText(rec: AnyRecord, c: TextColors, ctx: TextContext = {})
   const where = n.remote ? `${ep(n.local, v6)} ${arrow} ${ep(n.remote, v6)}` : `${ep(n.local, v6)} ${arrow}`;
   const blocked = rec.blocked ? ` ${c.red(`blocked${rec.via && rec.via !== 'connect' ? `=${quoteText(rec.via)}` : ''}`)}` : '';
   const result = rec.result && rec.result !== 'ok' ? ` ${c.red(`result=${quoteText(rec.result)}`)}` : '';
-  return `${head(rec.event, c.cyan)} ${who} exe=${quoteText(p.exe)} ${n.proto.toUpperCase()} ${where}${result}${blocked}`;
+  const outcome =
+    rec.outcome === undefined ? '' : rec.outcome === 'established' ? ` outcome=established` : ` ${c.red(`outcome=${quoteText(rec.outcome)}`)}`;
+  return `${head(rec.event, c.cyan)} ${who} exe=${quoteText(p.exe)} ${n.proto.toUpperCase()} ${where}${result}${outcome}${blocked}`;
 }

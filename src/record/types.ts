@@ -65,6 +65,13 @@ export interface EventRecord {
   exec?: ExecInfo;
   /** errno name ("ECONNREFUSED") or "ok" where the outcome is known. */
   result?: string;
+  /**
+   * close of a TCP socket whose connect was recorded: "established" if the
+   * handshake completed, else why it did not: an errno name (ECONNREFUSED,
+   * ETIMEDOUT...), "EINPROGRESS" (still under way at close), or "failed"
+   * (the program had already collected the error).
+   */
+  outcome?: string;
   /** Refused by --egress block (result EPERM); `via` names the call: connect, sendto, sendmsg, sendmmsg. */
   blocked?: boolean;
   via?: string;

@@ -13,6 +13,7 @@ export interface LooseRecord {
   net?: { proto?: unknown; local?: { ip?: unknown; port?: unknown }; remote?: { ip?: unknown; port?: unknown } };
   exec?: { file?: unknown; argv?: unknown };
   result?: unknown;
+  outcome?: unknown;
   blocked?: unknown;
   via?: unknown;
   run?: Record<string, unknown>;
@@ -24,7 +25,7 @@ const MAX_UNPARSABLE_SHOWN = 10;
 class SummaryBuilder {
   records = 0;
   programs = new Map<string, { count: number; argv: string[]; exes: Set<string> }>();
-  destinations = new Map<string, { proto: string; ip: string; port: number; programs: Set<string>; count: number; results: Map<string, number>; blocked: number; via: Set<string>; blockedBy: Set<string> }>();
+  destinations = new Map<string, { proto: string; ip: string; port: number; programs: Set<string>; count: number; results: Map<string, number>; outcomes: Map<string, number>; blocked: number; via: Set<string>; blockedBy: Set<string> }>();
   listeners = new Map<string, { proto: string; ip: string; port: number; programs: Set<string>; binds: number; accepted: number; peers: Map<string, number> }>();
   refused = 0;
   blocked = 0;
@@ -50,7 +51,7 @@ class SummaryBuilder {
         const key = `${proto}|${ip}|${port}`;
         let d = this.destinations.get(key);
         if (!d) {
-          d = { proto, ip, port, programs: new Set(), count: 0, results: new Map(), blocked: 0, via: new Set(), blockedBy: new Set() };
+          d = { proto, ip, port, programs: new Set(), count: 0, results: new Map(), outcomes: new Map(), blocked: 0, via: new Set(), blockedBy: new Set() };
           this.destinations.set(key, d);
         }
         d.programs.add(exe);
@@ -63,6 +64,15 @@ class SummaryBuilder {
           d.via.add(str(rec.via) ?? 'connect');
           d.blockedBy.add(exe);
         }
+        break;
+      }
+      case 'close': {
+        // How a recorded connect ended (an EINPROGRESS connect is no
+        // connection yet): counted with its destination.
+        const outcome = str(rec.outcome);
+        if (outcome === undefined) break;
+        const d = this.destinations.get(`${str(rec.net?.proto) ?? '?'}|${str(rec.net?.remote?.ip) ?? '?'}|${num(rec.net?.remote?.port) ?? 0}`);
+        if (d) d.outcomes.set(outcome, (d.outcomes.get(outcome) ?? 0) + 1);
         break;
       }
       case 'bind':
@@ -114,6 +124,7 @@ class SummaryBuilder {
         programs: [...d.programs].sort(),
         count: d.count,
         results: Object.fromEntries([...d.results].sort()),
+        ...(d.outcomes.size > 0 && { outcomes: Object.fromEntries([...d.outcomes].sort()) }),
         blocked: d.blocked,
         ...(d.via.size > 0 && { blocked_via: [...d.via].sort(), blocked_programs: [...d.blockedBy].sort() }),
       }))

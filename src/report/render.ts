@@ -11,9 +11,12 @@ function endpoint(ip: string, port: number): string {
 }
 
 function results(d: Destination): string {
-  return Object.entries(d.results)
+  const r = Object.entries(d.results)
     .map(([r, n]) => (n === d.count ? r : `${r}×${n}`))
     .join(' ');
+  // A connect answered EINPROGRESS may have failed later: the closes say.
+  const o = Object.entries(d.outcomes ?? {}).map(([k, n]) => `${k}×${n}`).join(' ');
+  return o ? `${r} (closed: ${o})` : r;
 }
 
 function argvText(argv: readonly string[]): string {

@@ -63,6 +63,8 @@ export interface Destination {
   count: number;
   /** result → count ("ok", "ECONNREFUSED", "EPERM", "unknown"). */
   results: Record<string, number>;
+  /** TCP: outcome of the connections at their close ("established", "ECONNREFUSED", "EINPROGRESS"...) → count, when any close said. */
+  outcomes?: Record<string, number>;
   blocked: number;
   /** The calls that were blocked (connect, sendto, sendmsg, sendmmsg), when any. */
   blocked_via?: string[];

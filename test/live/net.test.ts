@@ -311,8 +311,10 @@ describe('net_client connects', () => {
     expect(conns[0].result).toBe('ECONNREFUSED');
     expect(conns[0].net?.remote).toEqual({ ip: '127.0.0.1', port });
     expect(conns[0].net?.local).toEqual(fx.local);
-    // No connection ever existed: no close record.
-    expect(ofKind(c.records, 'close')).toEqual([]);
+    // No connection ever existed; its close says so (docs/records.md, outcome).
+    const closes = ofKind(c.records, 'close') as (JsonRecord & { outcome?: string })[];
+    expect(closes.map((r) => r.outcome)).toEqual(['ECONNREFUSED']);
+    expect(closes[0]!.net?.remote).toEqual({ ip: '127.0.0.1', port });
   });
 });
 

@@ -167,4 +167,27 @@ describe('netlog report', () => {
     expect(bad.exitCode).toBe(2);
     expect(String(bad.stderr).split('\n')[0]).toBe("netlog: report: --format 'xml': expected text, markdown or json");
   });
+
+  it('counts how connections ended from the close records: EINPROGRESS is not established', async () => {
+    const file = path.join(dir, 'outcomes.jsonl');
+    const close = (outcome: string, port: number) =>
+      rec({ event: 'close', proc: proc(11, 1, '/usr/bin/curl'), net: { proto: 'tcp', family: 'ipv4', local: { ip: '127.0.0.1', port }, remote: { ip: '127.0.0.1', port: 9 } }, outcome });
+    fs.writeFileSync(
+      file,
+      [
+        start(['curl']),
+        connect(11, '/usr/bin/curl', 'tcp', '127.0.0.1', 9, 'EINPROGRESS'),
+        close('ECONNREFUSED', 40000),
+        connect(11, '/usr/bin/curl', 'tcp', '127.0.0.1', 9, 'EINPROGRESS'),
+        close('established', 40001),
+        end(7),
+      ].join('\n') + '\n',
+    );
+    const r = await readLogs([file]);
+    const d = r.total.destinations[0]!;
+    expect(d.results).toEqual({ EINPROGRESS: 2 });
+    expect(d.outcomes).toEqual({ ECONNREFUSED: 1, established: 1 });
+    expect(renderText(r)).toContain('EINPROGRESS (closed: ECONNREFUSED×1 established×1)');
+    expect(validate(SCHEMA, JSON.parse(JSON.stringify(r)))).toEqual([]);
+  });
 });
