@@ -263,7 +263,13 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
       // A refused connect that already connected is undone (connect(2) with
       // AF_UNSPEC dissolves the association); a refused accept drops the
       // connection it took.
-      if (p.how == How::Return) Disconnect(p.fd, p.error);
+      if (p.how == How::Return) {
+        Disconnect(p.fd, p.error);
+        // For the program this connect never happened: its close has no
+        // connection to report (and must not be refused for want of a record).
+        Tracked gone;
+        Untrack(Inode(p.fd), gone);
+      }
       close(p.fd);
     }
     return Respond(p.id, EACCES, false);
