@@ -324,7 +324,7 @@ function row(w, rounds, t, problems, error, rss) {
 
 // ---- output ----
 const COLS = [
-  ['workload', 52, (r) => r.workload],
+  ['workload', 54, (r) => r.workload],
   ['bare ms', 8, (r) => (r.bare_ms ? r.bare_ms.median.toFixed(0) : '–'), 'right'],
   ['netlog', 24, (r) => cell(r, 'netlog')],
   ['goal', 16, (r) => goalText(r)],
