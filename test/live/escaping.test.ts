@@ -39,9 +39,10 @@ describe('hostile names in every format', () => {
     expect(records.find((r) => r.event === 'connect')!.proc!.exe).toBe(evil);
     expect(fs.readFileSync(logs.json, 'utf8')).not.toMatch(RAW);
 
-    // seed: start, exec, connect, end: four lines, none forged, no raw control.
+    // seed: start, exec, connect, close (of the refused connection), end:
+    // five lines, none forged, no raw control.
     const seed = fs.readFileSync(logs.seed, 'utf8').split('\n').filter((l) => l !== '');
-    expect(seed).toHaveLength(4);
+    expect(seed).toHaveLength(5);
     expect(seed.filter((l) => l.startsWith('<6>1 - - execlog '))).toHaveLength(1);
     expect(seed.some((l) => l.includes('forged-entry') && l.startsWith('<6>1 - - execlog - - - [    1.000000]'))).toBe(false);
     expect(seed[1]).toContain(` ${d}/sh ${FORGED} ${d}/sh ${FORGED} -c exec 3<>/dev/tcp/127.0.0.1/9 || true x?exe.txt?31m `);
@@ -51,10 +52,12 @@ describe('hostile names in every format', () => {
 
     // text: one line per record, every hostile character escaped.
     const text = fs.readFileSync(logs.text, 'utf8').split('\n').filter((l) => l !== '');
-    expect(text).toHaveLength(4);
+    expect(text).toHaveLength(5);
     for (const l of text) expect(l).not.toMatch(RAW);
     expect(text[1]).toContain(`file="${d}/sh\\n${FORGED}"`);
     expect(text[1]).toContain('"x\\u{202e}exe.txt\\x9b31m"');
     expect(text[2]).toContain(`exe="${d}/sh\\n${FORGED}" TCP `);
+    expect(text[3]).toContain(`exe="${d}/sh\\n${FORGED}" TCP `);
+    expect(text[3]).toContain('outcome=ECONNREFUSED');
   });
 });
