@@ -177,6 +177,7 @@ class Session : public Napi::ObjectWrap<Session> {
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {
     if (!released) {
       released = true;
+      sup->Close();
       tsfn.Release();
       if (attached_listener >= 0) EngineDetach(sup);  // which closes the listener
       attached_listener = -1;
@@ -345,7 +346,9 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
   static std::vector<std::shared_ptr<Supervisor>>* kept = new std::vector<std::shared_ptr<Supervisor>>;
   kept->push_back(sup);  // before Start: a thread that did start keeps `this`
-  if (!sup->Start() || !EngineAdd(sup)) {
+  Napi::Value key = o.Get("engine");
+  uint64_t engine = key.IsNumber() ? static_cast<uint64_t>(key.As<Napi::Number>().Int64Value()) : 0;
+  if (!sup->Start() || !EngineAdd(sup, engine)) {
     s->released = true;
     tsfn.Release();
     return ThrowLaunchError(env, "supervisor thread", errno);

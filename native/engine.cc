@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "blocking.h"
@@ -26,8 +27,14 @@ struct Engine {
   bool started = false;
 };
 
-Engine& TheEngine() {
-  static Engine* e = new Engine;  // never destroyed: its thread outlives exit handlers
+std::mutex engines_mu;
+std::unordered_map<uint64_t, Engine*>* engines = new std::unordered_map<uint64_t, Engine*>;  // never destroyed: their threads outlive exit handlers
+std::unordered_map<const Supervisor*, Engine*>* engine_of = new std::unordered_map<const Supervisor*, Engine*>;
+
+Engine& EngineFor(uint64_t key) {
+  std::lock_guard<std::mutex> lk(engines_mu);
+  Engine*& e = (*engines)[key];
+  if (!e) e = new Engine;
   return *e;
 }
 
@@ -92,8 +99,12 @@ void Run(Engine& e) {
 
 }  // namespace
 
-bool EngineAdd(std::shared_ptr<Supervisor> sup) {
-  Engine& e = TheEngine();
+bool EngineAdd(std::shared_ptr<Supervisor> sup, uint64_t key) {
+  Engine& e = EngineFor(key);
+  {
+    std::lock_guard<std::mutex> lk(engines_mu);
+    (*engine_of)[sup.get()] = &e;
+  }
   std::lock_guard<std::mutex> lk(e.mu);
   if (!e.started) {
     if (e.wake < 0) e.wake = eventfd(0, EFD_CLOEXEC);
@@ -106,7 +117,15 @@ bool EngineAdd(std::shared_ptr<Supervisor> sup) {
 }
 
 void EngineDetach(std::shared_ptr<Supervisor> sup) {
-  Engine& e = TheEngine();
+  Engine* found;
+  {
+    std::lock_guard<std::mutex> lk(engines_mu);
+    auto it = engine_of->find(sup.get());
+    if (it == engine_of->end()) return;
+    found = it->second;
+    engine_of->erase(it);
+  }
+  Engine& e = *found;
   std::lock_guard<std::mutex> lk(e.mu);
   e.detached.push_back(std::move(sup));
   if (e.started) Wake(e);

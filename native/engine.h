@@ -10,9 +10,12 @@
 
 namespace netlog {
 
-// Adds sup's listener to the engine (starting its thread on first use);
-// false (errno set) if the thread cannot be started.
-bool EngineAdd(std::shared_ptr<Supervisor> sup);
+// Adds sup's listener to the engine named `key` (starting its thread on
+// first use); false (errno set) if the thread cannot be started. netlogd
+// keys its logins by uid: a call that blocks the engine thread (a path or a
+// pointer into a FUSE file system that never answers) then stalls that
+// user's sessions only, never another user's.
+bool EngineAdd(std::shared_ptr<Supervisor> sup, uint64_t key = 0);
 
 // Drops sup from the engine and then closes its listener, on the engine
 // thread (never while it is being polled or read): netlogd ends a session

@@ -353,6 +353,10 @@ int LandlockMarks::Probe(Shadow* s, int domain, int type, int protocol, const so
 void LandlockMarks::Stop() {
   std::lock_guard<std::mutex> lk(mu_);
   for (Shadow* s : shadows_) s->Stop();
+  // The session is over: netlogd keeps the Supervisor, not what it held.
+  for (const Ruleset& r : rulesets_) close(r.fd);
+  rulesets_.clear();
+  marked_.clear();
 }
 
 // Called from HandleConnect with the address read once; true when it has

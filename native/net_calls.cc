@@ -115,18 +115,28 @@ void Supervisor::HandleConnect(const Call& c) {
     return Respond(c.id, 0, true);
   }
   int32_t len = static_cast<int32_t>(c.args[2]);
-  if (int e = AddrError(c.tid, c.args[1], len, 0)) {
-    close(dup);
-    return Respond(c.id, e, false);
-  }
+  // Read once: what is checked is what is connected to (a second read could
+  // see the page changed or gone).
   sockaddr_storage addr{};
-  ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len));
+  int addr_err = len < 0 || static_cast<size_t>(len) > sizeof addr ? EINVAL
+                 : len > 0 && !ReadMem(c.tid, c.args[1], &addr, static_cast<size_t>(len)) ? EFAULT
+                                                                                           : 0;
+  if (addr_err != 0) {
+    close(dup);
+    return Respond(c.id, addr_err, false);
+  }
   socklen_t slen = static_cast<socklen_t>(len);
   // A record could not be written: no connect is performed until one can
   // (a performed one would have to be dissolved, its handshake already gone).
+  // One a second goes through as a probe, so that a log that has room again
+  // lets connects go on even in a program that does nothing else.
   if (refuse_connects_.load() && (addr.ss_family == AF_INET || addr.ss_family == AF_INET6)) {
-    close(dup);
-    return Respond(c.id, EACCES, false);
+    int64_t now = static_cast<int64_t>(time(nullptr));
+    int64_t last = refuse_probe_s_.load();
+    if (now == last || !refuse_probe_s_.compare_exchange_strong(last, now)) {
+      close(dup);
+      return Respond(c.id, EACCES, false);
+    }
   }
   // A program under its own Landlock domain connects in it, not in netlog's.
   if (landlock_.Any() && OwnSandboxConnect(c, dup, tcp, addr, slen)) return;
@@ -379,9 +389,13 @@ void Supervisor::HandleClose(const Call& c) {
 void Supervisor::Track(int fd, const Event& ev, bool accepted) {
   uint64_t ino = Inode(fd);
   std::lock_guard<std::mutex> lk(tracked_mu_);
-  // A socket may connect again after a failed attempt: the last one counts.
-  auto ins = tracked_.insert_or_assign(ino, Tracked{ev.local, ev.remote, accepted, ev.result_errno < 0 ? 0 : ev.result_errno});
+  // A socket may connect again after a failed attempt: the last one counts;
+  // but a connect refused because the socket is connected or connecting
+  // already (EISCONN, EALREADY) leaves the connection it has.
+  Tracked t{ev.local, ev.remote, accepted, ev.result_errno < 0 ? 0 : ev.result_errno};
+  auto ins = tracked_.insert({ino, t});
   if (ins.second) tracked_order_.push_back(ino);
+  else if (ev.result_errno != EISCONN && ev.result_errno != EALREADY) ins.first->second = t;
   // Bounded: sockets that leave without a trapped close() (exit, dup2)
   // would otherwise accumulate.
   while (tracked_order_.size() > 65536) {

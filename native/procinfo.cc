@@ -256,6 +256,23 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
           id.auid = e.auid;
           id.ses = e.ses;
           if (lk.owns_lock()) lk.unlock();
+          if (id.auid < 0) {
+            // An unset loginuid can still be set by the task itself (a write
+            // to /proc/self/loginuid: pam_loginuid), which nothing traps; it
+            // and the session id (set by the same write) are read again
+            // until it is. Once set it is kept: the kernel makes it immutable
+            // or lets only CAP_AUDIT_CONTROL change it.
+            id.auid = ReadAuditId(tid, "loginuid");
+            if (id.auid >= 0) {
+              id.ses = ReadAuditId(tid, "sessionid");
+              std::lock_guard<std::mutex> relock(cache->mu_);
+              auto again = cache->map_.find(tid);
+              if (again != cache->map_.end() && again->second.start == e.start) {
+                again->second.auid = id.auid;
+                again->second.ses = id.ses;
+              }
+            }
+          }
           if ((flags & kReadFdSize) && !ReadStatus(tid, id, false)) return false;
           return true;
         }

@@ -63,10 +63,44 @@ void Supervisor::Push(Message&& m) {
   bool post = false;
   {
     std::lock_guard<std::mutex> lk(queue_mu_);
+    if (closed_.load()) return;  // nobody reads the queue any more
     queue_.push_back(std::move(m));
     if (!posted_) posted_ = post = true;
   }
-  if (post) post_(this);
+  if (post) {
+    // Never after Close(): the callback behind post_ is released then.
+    std::lock_guard<std::mutex> lk(post_mu_);
+    if (!closed_.load()) post_(this);
+  }
+}
+
+void Supervisor::Close() {
+  {
+    std::lock_guard<std::mutex> lk(post_mu_);
+    closed_.store(true);
+  }
+  // What is held will never be answered by JS: connects netlog performed
+  // are dissolved, accepted connections dropped (the callers get ENOSYS
+  // once the listener is closed).
+  std::unordered_map<uint32_t, Pending> held;
+  {
+    std::lock_guard<std::mutex> lk(pending_mu_);
+    held.swap(pending_);
+  }
+  for (auto& [token, p] : held) Drop(p);
+}
+
+// A held call that will not be answered as recorded: its duplicate goes, a
+// connect it performed is undone and forgotten (its close has no connection
+// to report).
+void Supervisor::Drop(const Pending& p) {
+  if (p.fd < 0) return;
+  if (p.how == How::Return) {
+    Disconnect(p.fd, p.error);
+    Tracked gone;
+    Untrack(Inode(p.fd), gone);
+  }
+  close(p.fd);
 }
 
 std::deque<Message> Supervisor::Drain() {
@@ -118,11 +152,25 @@ bool Supervisor::OnReadable() {
   return false;
 }
 
-void Supervisor::Detach() {
-  ended_.store(true);
+// What a session keeps goes with it: netlogd keeps the Supervisor object for
+// its life, not its descriptors (engine thread).
+void Supervisor::ReleaseKept() {
   RingEnd();
   landlock_.Stop();
   stable_.Close();
+  {
+    std::lock_guard<std::mutex> lk(pidfd_mu_);
+    for (auto& [tid, fd] : pidfds_) close(fd);
+    pidfds_.clear();
+  }
+  std::lock_guard<std::mutex> lk(tracked_mu_);
+  tracked_.clear();
+  tracked_order_.clear();
+}
+
+void Supervisor::Detach() {
+  ended_.store(true);
+  ReleaseKept();
   { std::lock_guard<std::mutex> lk(ops_mu_); }
   ops_cv_.notify_all();
   { std::lock_guard<std::mutex> lk(pool_mu_); }
@@ -131,10 +179,7 @@ void Supervisor::Detach() {
 
 void Supervisor::EndSession() {
   if (ended_.exchange(true)) return;
-  RingEnd();
-  landlock_.Stop();
-  // The kept /proc descriptors go with the session (netlogd lives long).
-  stable_.Close();
+  ReleaseKept();
   // The monitor and idle workers end with the session: netlogd supervises
   // many sessions over its life.
   { std::lock_guard<std::mutex> lk(ops_mu_); }
@@ -225,21 +270,15 @@ void Supervisor::Fail(const Call& c, const char* what) {
 void Supervisor::Hold(Event&& ev, const Call& c, Pending p) {
   // Everything read about the caller is trusted only if it is still the same
   // live task now (a pid reused mid-read fails this check).
-  if (!notif_valid(listener_, c.id)) {
-    if (p.fd >= 0) {
-      // The caller's socket may be shared with another process: a connect
-      // netlog performed and cannot record is dissolved, not left to
-      // complete unrecorded.
-      if (p.how == How::Return) Disconnect(p.fd, p.error);
-      close(p.fd);
-    }
-    return;
-  }
+  // The caller's socket may be shared with another process: a connect netlog
+  // performed and cannot record is dissolved, not left to complete unrecorded.
+  if (!notif_valid(listener_, c.id)) return Drop(p);
   p.id = c.id;
   p.tid = c.tid;
   Message m;
   {
     std::lock_guard<std::mutex> lk(pending_mu_);
+    if (closed_.load()) return Drop(p);  // netlogd closed the session meanwhile
     ev.token = next_token_++;
     if (ev.token == 0) ev.token = next_token_++;
     pending_[ev.token] = p;
@@ -263,14 +302,9 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
       // A refused connect that already connected is undone (connect(2) with
       // AF_UNSPEC dissolves the association); a refused accept drops the
       // connection it took.
-      if (p.how == How::Return) {
-        Disconnect(p.fd, p.error);
-        // For the program this connect never happened: its close has no
-        // connection to report (and must not be refused for want of a record).
-        Tracked gone;
-        Untrack(Inode(p.fd), gone);
-      }
-      close(p.fd);
+      // For the program this connect never happened: its close has no
+      // connection to report (and must not be refused for want of a record).
+      Drop(p);
     }
     return Respond(p.id, EACCES, false);
   }

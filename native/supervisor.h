@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+#include <ctime>
 
 #include "egress.h"
 #include "event.h"
@@ -54,8 +55,11 @@ class Supervisor {
   int RingFd() const;
   void OnRing();
   // The session is over for netlog (netlogd closes it): its monitor and
-  // workers end, no 'end' message is sent.
+  // workers end, no 'end' message is sent (engine thread).
   void Detach();
+  // JS thread, before the callback is released: nothing is posted any
+  // more, and what is held is dropped (see Drop).
+  void Close();
   // Takes every queued message (JS thread).
   std::deque<Message> Drain();
   // Lets the held syscall go on (refuse=false) or fails it with EACCES.
@@ -63,7 +67,12 @@ class Supervisor {
   void SetProbes(uint32_t probes) { probes_.store(probes); }
   // While set (a record could not be written), inet connects are refused
   // with EACCES before they are performed.
-  void SetRefuseConnects(bool on) { refuse_connects_.store(on); }
+  // While on, connects are refused before they are performed, but for one a
+  // second (from a second after this call), which probes the log again.
+  void SetRefuseConnects(bool on) {
+    if (on && !refuse_connects_.load()) refuse_probe_s_.store(static_cast<int64_t>(time(nullptr)));
+    refuse_connects_.store(on);
+  }
   void Push(Message&& m);
   bool Ended() const { return ended_.load(); }
   // --egress block: the table, set before the session starts (native/egress.cc).
@@ -96,6 +105,8 @@ class Supervisor {
 
   void Handle(const seccomp_notif& n);
   void EndSession();
+  void Drop(const Pending& p);
+  void ReleaseKept();
   void HandleExec(const Call& c);
   void HandleConnect(const Call& c);
   void HandleAccept(const Call& c);
@@ -162,6 +173,9 @@ class Supervisor {
   std::atomic<uint32_t> probes_;
   std::function<void(Supervisor*)> post_;
   std::atomic<bool> ended_{false};
+  std::atomic<bool> closed_{false};
+  std::atomic<int64_t> refuse_probe_s_{0};  // second of the last connect let through while refusing
+  std::mutex post_mu_;
   std::vector<char> notif_buf_;  // the engine thread's receive buffer
   std::atomic<bool> refuse_connects_{false};
 

@@ -96,6 +96,8 @@ export interface AttachOptions {
   traps: Traps;
   probes: number;
   argvMax: number;
+  /** Sessions with the same key share one engine thread (netlogd: the login's uid, so one user's stalled call stalls only that user's sessions). */
+  engine: number;
 }
 
 /** A registration on netlogd's socket, with the login's facts read from /proc/PID of the peer. */

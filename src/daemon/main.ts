@@ -295,7 +295,8 @@ export async function daemonMain(argv: string[]): Promise<void> {
         },
       });
       try {
-        supervision.attach(r.listener, { traps, probes: effectiveProbes(config), argvMax: config.argvMaxSize }, id);
+        // One engine thread per user: what stalls one user's calls stalls only their sessions.
+        supervision.attach(r.listener, { traps, probes: effectiveProbes(config), argvMax: config.argvMaxSize, engine: c.uid ?? -1 }, id);
       } catch (err) {
         say(`session of ${start.user} (pid ${c.pid}) not started: ${(err as Error).message}`);
         addon.daemonClose(r.listener);
