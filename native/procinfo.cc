@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
 #include <climits>
@@ -253,6 +254,8 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
           id.euid = e.euid;
           id.egid = e.egid;
           id.exe = std::move(e.exe);
+          id.exe_dev = e.exe_dev;
+          id.exe_ino = e.exe_ino;
           id.auid = e.auid;
           id.ses = e.ses;
           if (lk.owns_lock()) lk.unlock();
@@ -299,6 +302,13 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
   id.ses = ReadAuditId(tid, "sessionid");
   snprintf(path, sizeof path, "/proc/%d/exe", tid);
   id.exe = ReadLink(path);
+  // stat follows the magic link to the very file the task runs, whatever
+  // its path says in the task's mount namespace.
+  struct stat exe_st;
+  if (stat(path, &exe_st) == 0) {
+    id.exe_dev = exe_st.st_dev;
+    id.exe_ino = exe_st.st_ino;
+  }
 
   if (cache) {
     std::lock_guard<std::mutex> lk(cache->mu_);
@@ -336,6 +346,8 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
       e.euid = id.euid;
       e.egid = id.egid;
       e.exe = id.exe;
+      e.exe_dev = id.exe_dev;
+      e.exe_ino = id.exe_ino;
       e.auid = id.auid;
       e.ses = id.ses;
       if (cache->stat_fds_ < MaxStatFds()) {

@@ -18,6 +18,7 @@ struct Identity {
   int64_t auid = -1, ses = -1;  // -1: unset
   int64_t fd_size = -1;         // FDSize: the fd table's current size
   std::string exe, comm;
+  uint64_t exe_dev = 0, exe_ino = 0;  // identity of the program (network whitelist); 0:0 if unknown
 };
 
 // What only an exec or a credential change of its own can alter for a task:
@@ -36,6 +37,7 @@ class StableCache {
     int32_t pid = 0;
     uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
     std::string exe;
+    uint64_t exe_dev = 0, exe_ino = 0;
     int64_t auid = -1, ses = -1;
     int stat_fd = -1;
   };

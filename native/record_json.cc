@@ -121,6 +121,7 @@ void EventToJson(std::string& out, const Event& ev) {
   JsonNullable(out, "ses", id.ses);
   JsonStr(out, "exe", id.exe);
   JsonStr(out, "comm", id.comm);
+  if (id.exe_ino != 0) JsonStr(out, "exe_id", std::to_string(id.exe_dev) + ":" + std::to_string(id.exe_ino));
   CloseJson(out, '}');
   out += ',';
   if (ev.kind == Kind::Exec) {

@@ -11,6 +11,8 @@ export interface NativeProc {
   uid: number; gid: number; euid: number; egid: number;
   auid: number | null; ses: number | null;
   exe: string; comm: string;
+  /** "dev:ino" of the program (stat of /proc/PID/exe), for the network whitelist. */
+  exe_id?: string;
 }
 
 export interface NativeEndpoint { ip: string; port: number }

@@ -22,6 +22,8 @@ export interface ProcInfo {
   /** Real path of the program (readlink /proc/PID/exe). */
   exe: string;
   comm: string;
+  /** "dev:ino" of the program, for the network whitelist. Not serialised. */
+  exe_id?: string;
 }
 
 export interface Endpoint {

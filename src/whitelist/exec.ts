@@ -2,10 +2,11 @@
 // lists of them, and decides whether an entry hides an exec record. Root is never hidden unless
 // asked. An entry names a file by its real path and by its identity (stat(2) st_dev/st_ino).
 
-import fs from 'node:fs';
 import { NetlogError } from '../errors.js';
 import type { EventRecord } from '../record/types.js';
-import { checkPath, parseList } from './net.js';
+import { checkPath, fileId, parseList } from './net.js';
+
+export { fileId };
 
 export interface ExecWhitelistEntry {
   /** The entry as written. */
@@ -21,17 +22,6 @@ export interface ExecWhitelistEntry {
    * that a user namespace mounts over PATH has another identity and is not hidden.
    */
   id?: string;
-}
-
-/** "dev:ino" of a file, as the native side reports the file an exec ran; undefined if none. */
-export function fileId(path: string): string | undefined {
-  try {
-    // Not throwing for a missing file keeps parsing cheap (an exception costs far more than the stat).
-    const st = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
-    return st && `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

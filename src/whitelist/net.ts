@@ -2,6 +2,7 @@
 // and decides whether an entry hides a connect/accept/bind/close record.
 // Addresses are compared as bytes, never as strings; IPv4 lives in the v4-mapped IPv6 space.
 
+import fs from 'node:fs';
 import { NetlogError } from '../errors.js';
 import type { EventRecord, NetInfo } from '../record/types.js';
 
@@ -28,6 +29,12 @@ export interface NetWhitelistEntry {
   /** Normalised form (`/p|i<10.0.0.0/8>|p<22>`); two entries with the same one are duplicates. */
   canonical: string;
   path: string;
+  /**
+   * "dev:ino" of PATH in netlog's own view when the entry was read (start, SIGHUP), or
+   * undefined when PATH could not be stat'ed then: such an entry hides nothing. A program
+   * that a user namespace mounts over PATH has another identity and is not hidden.
+   */
+  id?: string;
   ip?: IpMatch;
   port?: PortMatch;
 }
@@ -63,7 +70,8 @@ export function parseNetEntry(text: string): NetWhitelistEntry {
   let canonical = path;
   if (ip) canonical += `|i<${ip.address}${ip.prefix === fullPrefix(ip.family) ? '' : `/${ip.prefix}`}>`;
   if (port) canonical += `|p<${port.lo === port.hi ? port.lo : `${port.lo}-${port.hi}`}>`;
-  return { text, canonical, path, ...(ip && { ip }), ...(port && { port }) };
+  const id = fileId(path);
+  return { text, canonical, path, ...(id !== undefined && { id }), ...(ip && { ip }), ...(port && { port }) };
 }
 
 /**
@@ -106,6 +114,17 @@ export function duplicateError(what: string, entry: { text: string }, earlier: {
  * A whitelist PATH is compared byte for byte with a real path, so a path that no real
  * path can equal is refused rather than silently never matching.
  */
+/** "dev:ino" of a file, as the native side reports the file an exec ran or a process runs; undefined if none. */
+export function fileId(path: string): string | undefined {
+  try {
+    // Not throwing for a missing file keeps parsing cheap (an exception costs far more than the stat).
+    const st = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
+    return st && `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export function checkPath(path: string, fail: (reason: string) => NetlogError): void {
   if (path === '') throw fail('the program path is empty (expected an absolute path such as /usr/sbin/sshd)');
   if (!path.startsWith('/')) throw fail(`the program path '${path}' is not absolute (expected e.g. /usr/sbin/sshd)`);
@@ -305,6 +324,8 @@ export function matchNet(entries: readonly NetWhitelistEntry[], rec: EventRecord
   return entries.some(
     (entry) =>
       entry.path === rec.proc.exe &&
+      entry.id !== undefined &&
+      entry.id === rec.proc.exe_id &&
       (!entry.port || (port !== undefined && entry.port.lo <= port && port <= entry.port.hi)) &&
       (!entry.ip || (remote !== undefined && inNetwork(remote, entry.ip.bytes16, entry.ip.prefix16))),
   );

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { NetlogError } from '../../src/errors.js';
 import type { EventRecord, NetInfo } from '../../src/record/types.js';
-import { formatIPv6, matchNet, parseIPv6, parseNetEntry, parseNetList } from '../../src/whitelist/net.js';
+import { fileId, formatIPv6, matchNet, parseIPv6, parseNetEntry, parseNetList } from '../../src/whitelist/net.js';
 
 function rec(event: EventRecord['event'], net: NetInfo, exe = '/usr/sbin/sshd'): EventRecord {
   return {
@@ -14,7 +14,7 @@ function rec(event: EventRecord['event'], net: NetInfo, exe = '/usr/sbin/sshd'):
     event,
     proc: {
       pid: 10, tid: 10, ppid: 1, sid: 10, pgid: 10, tty: null, uid: 1000, gid: 1000, euid: 1000, egid: 1000,
-      auid: 1000, ses: 1, exe, comm: 'x',
+      auid: 1000, ses: 1, exe, comm: 'x', ...(fileId(exe) !== undefined && { exe_id: fileId(exe) }),
     },
     net,
   };
@@ -82,7 +82,9 @@ describe('parseNetEntry accepts', () => {
       ip: { family: 'ipv4', address: '10.0.0.0', prefix: 8, prefix16: 104 },
       port: { lo: 8000, hi: 8100 },
     });
-    expect(parseNetEntry('/usr/sbin/sshd')).toEqual({ text: '/usr/sbin/sshd', canonical: '/usr/sbin/sshd', path: '/usr/sbin/sshd' });
+    // With the program's identity when it exists, none when it does not (such an entry hides nothing).
+    expect(parseNetEntry('/usr/sbin/sshd')).toEqual({ text: '/usr/sbin/sshd', canonical: '/usr/sbin/sshd', path: '/usr/sbin/sshd', id: fileId('/usr/sbin/sshd') });
+    expect(parseNetEntry('/nonexistent/prog').id).toBeUndefined();
   });
 });
 
@@ -229,10 +231,10 @@ describe('matchNet', () => {
     ['UDP close without peer, local port', '/usr/sbin/sshd|p<123>', rec('close', udp4(['0.0.0.0', 123])), true],
     ['UDP close without peer never matches an IP', '/usr/sbin/sshd|i<0.0.0.0/0>', rec('close', udp4(['0.0.0.0', 123])), false],
     // bind: local port; no remote, so any i<> fails
-    ['bind, port', '/usr/sbin/chronyd|p<123>', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/chronyd'), true],
-    ['bind, path only', '/usr/sbin/chronyd', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/chronyd'), true],
-    ['bind with an IP entry', '/usr/sbin/chronyd|i<0.0.0.0>', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/chronyd'), false],
-    ['bind with ::/0', '/usr/sbin/chronyd|i<::/0>', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/chronyd'), false],
+    ['bind, port', '/usr/sbin/sshd|p<123>', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/sshd'), true],
+    ['bind, path only', '/usr/sbin/sshd', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/sshd'), true],
+    ['bind with an IP entry', '/usr/sbin/sshd|i<0.0.0.0>', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/sshd'), false],
+    ['bind with ::/0', '/usr/sbin/sshd|i<::/0>', rec('bind', udp4(['0.0.0.0', 123]), '/usr/sbin/sshd'), false],
     // IPv6, compared as bytes
     ['README: curl ::1', '/usr/bin/curl|i<::1>', rec('connect', tcp6(['::1', 50000], ['::1', 80]), '/usr/bin/curl'), true],
     ['::1 written long', '/usr/bin/curl|i<0:0::1>', rec('connect', tcp6(['::1', 50000], ['::1', 80]), '/usr/bin/curl'), true],
@@ -251,6 +253,13 @@ describe('matchNet', () => {
 
   it.each(rows)('%s: %s', (_, entry, record, expected) => {
     expect(matchNet([parseNetEntry(entry)], record)).toBe(expected);
+  });
+
+  it('hides by identity too: the same path running another file (a mount over it) is not hidden', () => {
+    const other = { ...connect, proc: { ...connect.proc, exe_id: '1:2' } };
+    expect(matchNet([parseNetEntry('/usr/bin/ssh')], other)).toBe(false);
+    const unknown = { ...connect, proc: { ...connect.proc, exe_id: undefined } };
+    expect(matchNet([parseNetEntry('/usr/bin/ssh')], unknown)).toBe(false);
   });
 
   it('matches when any entry does, and never with an empty list', () => {
