@@ -357,13 +357,9 @@ int ReadMsg(pid_t tid, uint64_t at, Supervisor::Datagram& dg) {
 // refused by the filter); UDP datagrams are checked, then sent from the
 // duplicate, their bytes read from the caller once.
 void Supervisor::HandleSend(const Call& c) {
+  int dup = DupCallerFd(c);
+  if (dup < 0) return;
   int err = 0;
-  int dup = DupFd(c, static_cast<int>(c.args[0]), err);
-  if (dup < 0) {
-    if (err == EBADF || err == ESRCH) return Respond(c.id, EBADF, false);
-    errno = err;
-    return Fail(c, "a socket");
-  }
   int domain = 0, protocol = 0;
   socklen_t olen = sizeof domain;
   bool sock = getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &domain, &olen) == 0;

@@ -86,21 +86,36 @@ int Supervisor::CopyPeerOut(const Call& c, const Pending& p) {
   return 0;
 }
 
-void Supervisor::HandleConnect(const Call& c) {
+// The caller's descriptor args[0], duplicated; -1 when the call has been
+// answered already: EBADF for a bad descriptor or an O_PATH one (fdget()
+// fails on O_PATH, pidfd_getfd() does not), EACCES when it cannot be read.
+// Answered here, not let go, so that no socket can be put in its place
+// meanwhile.
+int Supervisor::DupCallerFd(const Call& c) {
   int err = 0;
   int dup = DupFd(c, static_cast<int>(c.args[0]), err);
   if (dup < 0) {
-    if (err == EBADF || err == ESRCH) return Respond(c.id, EBADF, false);
-    errno = err;
-    return Fail(c, "a socket");
+    if (err == EBADF || err == ESRCH) {
+      Respond(c.id, EBADF, false);
+    } else {
+      errno = err;
+      Fail(c, "a socket");
+    }
+    return -1;
   }
-  // Answered here, not let go, so no socket can be put in its place
-  // meanwhile; in the kernel's order (__sys_connect): the descriptor, the
-  // address, then the socket.
   if (IsOpath(dup)) {
     close(dup);
-    return Respond(c.id, EBADF, false);
+    Respond(c.id, EBADF, false);
+    return -1;
   }
+  return dup;
+}
+
+void Supervisor::HandleConnect(const Call& c) {
+  // The kernel's order (__sys_connect): the descriptor, the address, then
+  // the socket.
+  int dup = DupCallerFd(c);
+  if (dup < 0) return;
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {
     close(dup);
@@ -195,20 +210,11 @@ void Supervisor::ConnectDone(const Call& c, int dup, bool tcp, const sockaddr_st
 }
 
 void Supervisor::HandleAccept(const Call& c) {
-  int err = 0;
-  int dup = DupFd(c, static_cast<int>(c.args[0]), err);
-  if (dup < 0) {
-    if (err == EBADF || err == ESRCH) return Respond(c.id, EBADF, false);
-    errno = err;
-    return Fail(c, "a socket");
-  }
   // The kernel's order (__sys_accept4_file): the descriptor, the flags, a
   // free descriptor, then the socket; the caller's address length is read
   // only once a connection is taken (move_addr_to_user).
-  if (IsOpath(dup)) {
-    close(dup);
-    return Respond(c.id, EBADF, false);
-  }
+  int dup = DupCallerFd(c);
+  if (dup < 0) return;
   int flags = c.nr == __NR_accept4 ? static_cast<int>(c.args[3]) : 0;
   int domain = 0, protocol = 0;
   if (!SockInfo(dup, domain, protocol)) {

@@ -137,6 +137,7 @@ class Supervisor {
   void Hold(Event&& ev, const Call& c, Pending p);
   bool FillEvent(const Call& c, Kind kind, Event& ev);
   int DupFd(const Call& c, int fd, int& err);
+  int DupCallerFd(const Call& c);
   static int AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt);
   static void Disconnect(int fd, int err);
   void Fail(const Call& c, const char* what);
