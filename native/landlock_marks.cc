@@ -366,9 +366,37 @@ void LandlockMarks::Stop() {
 // could not reproduce, the connect is recorded, then let go, so the kernel
 // connects in the caller's domain (a thread racing on the address then goes
 // unchecked: docs/security.md); under --egress block it is refused instead.
+// The AppArmor or SELinux label of a task (/proc/TID/attr/current); empty
+// where no such LSM is active (the read fails).
+static std::string LsmLabel(const char* path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf);
+  close(fd);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// True when the caller runs under another AppArmor/SELinux label than
+// netlog-run: a connect performed by netlog would be checked against
+// netlog-run's policy, not the program's, so it is treated as a domain netlog
+// cannot reproduce (recorded, then let go to the kernel).
+static bool OtherLsmLabel(pid_t tid) {
+  static const std::string own = LsmLabel("/proc/self/attr/current");
+  if (own.empty()) return false;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/attr/current", tid);
+  std::string theirs = LsmLabel(path);
+  return !theirs.empty() && theirs != own;
+}
+
 bool Supervisor::OwnSandboxConnect(const Call& c, int dup, bool tcp, const sockaddr_storage& addr,
                                    socklen_t len) {
-  LandlockMarks::Domain dm = landlock_.Find(c.tid);
+  LandlockMarks::Domain dm = landlock_.Any() ? landlock_.Find(c.tid) : LandlockMarks::Domain{};
+  if (!dm.sandboxed && OtherLsmLabel(c.tid)) {
+    dm.sandboxed = true;
+    dm.shadow = nullptr;
+  }
   if (!dm.sandboxed) return false;
   Event ev;
   bool v6 = false;
@@ -384,8 +412,9 @@ bool Supervisor::OwnSandboxConnect(const Call& c, int dup, bool tcp, const socka
     // Letting it go would let a thread change the address after the check;
     // performing it here would skip the program's own checks: refused.
     if (!warned_landlock_.exchange(true))
-      Warn("--egress block: a process sandboxed with Landlock in a way netlog cannot reproduce "
-           "(see docs/security.md) cannot connect: its connects are refused (EPERM)");
+      Warn("--egress block: a process sandboxed in a way netlog cannot reproduce (Landlock, or an "
+           "AppArmor/SELinux label of its own: see docs/security.md) cannot connect: its connects are "
+           "refused (EPERM)");
     Dest d{};
     if (!DestOf(0, addr, len, d)) return false;
     Block(c, dup, tcp, d, "connect");

@@ -154,7 +154,8 @@ void Supervisor::HandleConnect(const Call& c) {
     }
   }
   // A program under its own Landlock domain connects in it, not in netlog's.
-  if (landlock_.Any() && OwnSandboxConnect(c, dup, tcp, addr, slen)) return;
+  // So does one under an AppArmor/SELinux label other than netlog-run's.
+  if (OwnSandboxConnect(c, dup, tcp, addr, slen)) return;
   // --egress block: decided before the connect is performed (native/egress.cc).
   // An IPv4 socket connects to AF_INET only (tcp_v4_connect, udp): anything
   // else reaches no one and the kernel says why (EAFNOSUPPORT).
