@@ -71,7 +71,8 @@ void Run(Engine& e) {
     size_t keep = 0;
     for (size_t i = 0; i < sessions.size(); i++) {
       if (fds[2 * i + 2].revents & POLLIN) sessions[i]->OnRing();
-      bool alive = !fds[2 * i + 1].revents || sessions[i]->OnReadable();
+      short ready = fds[2 * i + 1].revents;
+      bool alive = !ready || sessions[i]->OnReadable(ready);
       if (alive) sessions[keep++] = std::move(sessions[i]);
     }
     sessions.resize(keep);

@@ -122,7 +122,7 @@ void Supervisor::Warn(const std::string& text) {
 // other sessions again.
 const int kMaxBatch = 64;
 
-bool Supervisor::OnReadable() {
+bool Supervisor::OnReadable(short revents) {
   if (notif_buf_.empty()) {
     seccomp_notif_sizes sizes{};
     size_t notif_size = sizeof(seccomp_notif);
@@ -131,13 +131,18 @@ bool Supervisor::OnReadable() {
     notif_buf_.resize(notif_size);
   }
   auto* notif = reinterpret_cast<seccomp_notif*>(notif_buf_.data());
-  for (int handled = 0;;) {
+  // The engine's poll answered for the first round; later rounds ask again,
+  // without waiting, so that RECV never blocks.
+  for (int handled = 0;; revents = 0) {
     if (handled == kMaxBatch) return true;  // the rest on the engine's next round
-    pollfd pfd{listener_, POLLIN, 0};
-    int r = poll(&pfd, 1, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r == 0) return true;
-    if (r < 0 || !(pfd.revents & POLLIN)) break;  // POLLHUP: no task uses the filter any more
+    if (revents == 0) {
+      pollfd pfd{listener_, POLLIN, 0};
+      int r = poll(&pfd, 1, 0);
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) return true;
+      revents = r < 0 ? POLLERR : pfd.revents;
+    }
+    if (!(revents & POLLIN)) break;  // POLLHUP: no task uses the filter any more
     memset(notif, 0, notif_buf_.size());
     if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, notif) < 0) {
       // ENOENT: the caller went away between poll and receive.

@@ -45,10 +45,10 @@ class Supervisor {
   // Starts the monitor thread and hands the listener to the engine; false
   // (errno set) if it cannot.
   bool Start();
-  // The engine thread, when the listener is readable or hung up: receives
-  // and handles what is ready; false once no task uses the filter any more
-  // (the session has ended; 'end' is queued).
-  bool OnReadable();
+  // The engine thread, when the listener is readable or hung up (`revents`
+  // of its poll): receives and handles what is ready; false once no task
+  // uses the filter any more (the session has ended; 'end' is queued).
+  bool OnReadable(short revents);
   int Listener() const { return listener_; }
   // The io_uring of calls that would block (-1 without one), and taking its
   // completions: the engine thread polls it beside the listener.
