@@ -18,6 +18,7 @@
 #include "filter.h"
 #include "kernel.h"
 #include "engine.h"
+#include "js_engine.h"
 #include "launch.h"
 #include "procinfo.h"
 #include "record_json.h"
@@ -136,10 +137,20 @@ class Session : public Napi::ObjectWrap<Session> {
   Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {}
 
   std::shared_ptr<Supervisor> sup;
-  Napi::ThreadSafeFunction tsfn;
+  Napi::ThreadSafeFunction tsfn;  // attach(): batches from an engine thread
+#ifdef NETLOG_JS_ENGINE
+  JsEngine* js_engine = nullptr;   // spawn(): batches on this thread
+#endif
   pid_t pid = -1;
   bool released = false;
   int attached_listener = -1;  // attach(): closed with the session
+
+  void ReleaseEngine() {
+#ifdef NETLOG_JS_ENGINE
+    if (js_engine) return js_engine->Close();
+#endif
+    tsfn.Release();
+  }
 
  private:
   Napi::Value AnswerJs(const Napi::CallbackInfo& info) {
@@ -178,7 +189,7 @@ class Session : public Napi::ObjectWrap<Session> {
     if (!released) {
       released = true;
       sup->Close();
-      tsfn.Release();
+      ReleaseEngine();
       if (attached_listener >= 0) EngineDetach(sup);  // which closes the listener
       attached_listener = -1;
     }
@@ -204,14 +215,7 @@ Napi::Value ThrowLaunchError(Napi::Env env, const std::string& stage, int err) {
 std::function<void(Supervisor*)> BatchPoster(Napi::ThreadSafeFunction tsfn) {
   return [tsfn](Supervisor* raw) mutable {
     tsfn.NonBlockingCall([raw](Napi::Env env, Napi::Function cb) {
-      std::deque<Message> batch = raw->Drain();
-      std::string json = "[";
-      for (const Message& m : batch) {
-        MessageToJson(json, m);
-        json += ',';
-      }
-      CloseJson(json, ']');
-      cb.Call({Napi::String::New(env, json)});
+      cb.Call({Napi::String::New(env, BatchToJson(raw->Drain()))});
     });
   };
 }
@@ -277,17 +281,29 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Object obj = g_session_ctor->New({});
   Session* s = Session::Unwrap(obj);
   s->pid = l.pid;
+#ifdef NETLOG_JS_ENGINE
+  // netlog-run's one session is received, decided and answered on this
+  // thread (native/js_engine.h).
+  auto* engine = new JsEngine(env, info[1].As<Napi::Function>());
+  s->js_engine = engine;
+  auto sup = std::make_shared<Supervisor>(l.listener, sopts, engine->Poster());
+  auto start_engine = [&] { return engine->Start(sup); };
+#else
   s->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "netlog-supervisor", 0, 1);
-  Napi::ThreadSafeFunction tsfn = s->tsfn;
-  auto sup = std::make_shared<Supervisor>(l.listener, sopts, BatchPoster(tsfn));
+  auto sup = std::make_shared<Supervisor>(l.listener, sopts, BatchPoster(s->tsfn));
+  auto start_engine = [&] { return EngineAdd(sup); };
+#endif
   s->sup = sup;
   sup->Egress().Set(egress_block, std::move(egress_rules));
   // Halves the cost of each trapped call where the kernel has it (6.6+).
   // The flags are the ioctl's argument itself, not a pointer to them.
   ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
-  if (!sup->Start() || !EngineAdd(sup)) {
+  if (!sup->Start() || !start_engine()) {
     // No ack: the child sees the socket close and exits without exec'ing.
     int err = errno;
+    s->released = true;
+    sup->Close();
+    s->ReleaseEngine();
     close(l.ack_fd);
     close(l.err_fd);
     close(l.listener);

@@ -91,6 +91,16 @@ void CloseJson(std::string& out, char bracket) {
   else out += bracket;
 }
 
+std::string BatchToJson(const std::deque<Message>& batch) {
+  std::string json = "[";
+  for (const Message& m : batch) {
+    MessageToJson(json, m);
+    json += ',';
+  }
+  CloseJson(json, ']');
+  return json;
+}
+
 namespace {
 
 void EventToJson(std::string& out, const Event& ev) {

@@ -2,6 +2,7 @@
 // (parsed there with JSON.parse: one N-API string instead of ~40 property
 // sets per event). The TS side of this schema is src/native.ts NativeMessage.
 #pragma once
+#include <deque>
 #include <string>
 
 #include "event.h"
@@ -14,5 +15,7 @@ std::string ErrnoName(int err);
 void MessageToJson(std::string& out, const Message& m);
 // Replaces the trailing comma of an object or array with its closing bracket.
 void CloseJson(std::string& out, char bracket);
+// A batch as handed to TypeScript: one JSON array of messages.
+std::string BatchToJson(const std::deque<Message>& batch);
 
 }  // namespace netlog
