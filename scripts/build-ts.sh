@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compiles src/ to dist/ and writes the man pages from src/cli/help.ts. With
+# Compiles src/ to dist/ (after src/record/schema-types.ts from
+# docs/record-schema.json) and writes the man pages from src/cli/help.ts. With
 # --if-stale (npm's prepare, pretest) does nothing when dist/ is newer than its
 # sources: `npx netlog-run` runs prepare, and a user who cannot write the
 # checkout must still be able to run it.
@@ -7,13 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PATH="$PWD/node_modules/.bin:$PATH"
 stamp=dist/.built
-if [ "${1:-}" = --if-stale ] && [ -e $stamp ] && [ -z "$(find src tsconfig.json package.json -newer $stamp -print -quit)" ]; then
+if [ "${1:-}" = --if-stale ] && [ -e $stamp ] && [ -z "$(find src tsconfig.json package.json docs/record-schema.json scripts/gen-record-types.js -newer $stamp -print -quit)" ]; then
   exit 0
 fi
 if [ ! -w . ] || { [ -e dist ] && [ ! -w dist ]; }; then
   echo "netlog: dist/ is out of date and $(id -un) cannot write it: its owner can rebuild it with npm run build" >&2
   exit 0
 fi
+# The record types come from the record schema (a no-op when they are current).
+node scripts/gen-record-types.js
 tsc -p tsconfig.json
 node scripts/build-man.js
 touch $stamp

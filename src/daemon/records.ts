@@ -1,34 +1,23 @@
 // netlogd's session records: `start` and `end` of each login session (user,
 // tty, loginuid/ses, ssh client; exit status where known), and the formatter
 // that writes them beside the event records (JSON in both json and seed logs).
+import type * as J from '../record/schema-types.js';
 import type { AnyRecord } from '../record/types.js';
 import type { Formatter } from '../record/writer.js';
 
-export interface LoginStart {
-  user: string;
-  uid: number;
-  gid: number;
-  /** netlog-shell's pid: the pid of the real shell it execs. */
-  pid: number;
-  tty: string | null;
-  auid: number | null;
-  ses: number | null;
-  /** From SSH_CONNECTION as the login's environment had it; null without one. */
-  client: { ip: string; port: number } | null;
-  argv: string[];
-  shell: string;
-}
+/**
+ * The facts of a login (docs/record-schema.json, login_start_info): netlog-shell's
+ * pid is the real shell's; `client` is SSH_CONNECTION as the login's
+ * environment had it, null without one.
+ */
+export type LoginStart = J.LoginStartInfoJson;
 
-export interface LoginEnd {
-  user: string;
-  pid: number;
-  /** The real shell's exit status; null when netlogd could not learn it. */
-  exit_code: number | null;
-  signal: string | null;
-  /** Why the session ended: "exit" (no process left in it) or "netlogd stopped". */
-  reason: 'exit' | 'netlogd stopped';
-  hidden: number;
-}
+/**
+ * How a login ended (login_end_info): the real shell's exit status, null when
+ * netlogd could not learn it; `reason` "exit" (no process left in the
+ * session) or "netlogd stopped".
+ */
+export type LoginEnd = J.LoginEndInfoJson;
 
 export interface LoginRecord {
   v: 1;

@@ -1,57 +1,30 @@
 // The record: what netlog writes for each event (docs/records.md, schema version 1).
 // Formatters (json, text, seed) and the whitelist matchers work on these types only.
+// The shape of a record is docs/record-schema.json: the parts are its generated
+// types (schema-types.ts) plus what a record carries in memory but never writes;
+// EventRecord and RunRecord, built field by field by the supervisor and the
+// CLI, are checked against it in schema-check.ts.
+import type * as J from './schema-types.js';
 
-export type EventKind = 'exec' | 'connect' | 'accept' | 'bind' | 'close' | 'start' | 'end' | 'notice';
+export type EventKind = J.RecordJson['event'];
 
 /** Identity of the process that made the call, read from /proc by the supervisor. */
-export interface ProcInfo {
-  pid: number; // thread group id
-  tid: number;
-  ppid: number;
-  sid: number;
-  pgid: number;
-  /** Long name as in /dev ("pts/0", "tty1"), or null without a controlling terminal. */
-  tty: string | null;
-  uid: number;
-  gid: number;
-  euid: number;
-  egid: number;
-  /** loginuid; null when unset (4294967295 in the kernel). */
-  auid: number | null;
-  ses: number | null;
-  /** Real path of the program (readlink /proc/PID/exe). */
-  exe: string;
-  comm: string;
+export type ProcInfo = J.ProcJson & {
   /** "dev:ino" of the program, for the network whitelist. Not serialised. */
   exe_id?: string;
-}
+};
 
-export interface Endpoint {
-  ip: string; // IPv4 dotted, or IPv6 in RFC 5952 form (v4-mapped stays IPv6)
-  port: number;
-}
+export type Endpoint = J.EndpointJson;
 
-export interface NetInfo {
-  proto: 'tcp' | 'udp';
-  family: 'ipv4' | 'ipv6';
-  local: Endpoint;
-  /** Absent for bind. */
-  remote?: Endpoint;
-  /** For close: true when the socket came from accept (service port is the local port). */
+export type NetInfo = J.NetJson & {
+  /** For close: true when the socket came from accept (service port is the local port). Not serialised. */
   accepted?: boolean;
-}
+};
 
-export interface ExecInfo {
-  /** The real path of the file run, in the caller's root, every symbolic link followed. */
-  file: string;
-  /** The path argument of execve/execveat exactly as the caller passed it. */
-  path: string;
-  argv: string[];
-  cwd: string;
-  argv_truncated: boolean;
+export type ExecInfo = J.ExecInfoJson & {
   /** "dev:ino" of the file run, for the exec whitelist. Not serialised. */
   id?: string;
-}
+};
 
 export interface EventRecord {
   v: 1;
@@ -59,7 +32,7 @@ export interface EventRecord {
   ts: string; // ISO 8601 UTC with microseconds
   /** Seconds since boot (CLOCK_BOOTTIME) for the seed format: [secs, usecs]. Not serialised to JSON. */
   boot?: [number, number];
-  event: 'exec' | 'connect' | 'accept' | 'bind' | 'close';
+  event: J.EventRecordJson['event'];
   /** The run or login session this record belongs to (16 hex digits): set by the RecordWriter with seq, or by netlogd per login. */
   session?: string;
   proc: ProcInfo;
@@ -85,39 +58,18 @@ export interface RunRecord {
   seq: number;
   ts: string;
   boot?: [number, number];
-  event: 'start' | 'end' | 'reload';
+  event: J.RunRecordJson['event'];
   /** As EventRecord.session. */
   session?: string;
   run: StartInfo | EndInfo | ReloadInfo;
 }
 
-/** A SIGHUP re-read of the config file: applied, or refused whole. */
-export interface ReloadInfo {
-  status: 'applied' | 'refused';
-  config_digest: string;
-  error?: string;
-}
+/** A SIGHUP re-read of the config file: applied, or refused whole (with why). */
+export type ReloadInfo = J.ReloadInfoJson;
 
-export interface StartInfo {
-  version: string;
-  pid: number; // netlog-run's own pid
-  command: string[];
-  uid: number;
-  config_digest: string;
-  /** --egress block: the policy this run enforced. */
-  egress?: { mode: 'block'; allow: string[] };
-}
+export type StartInfo = J.StartInfoJson;
 
-export interface EndInfo {
-  exit_code: number;
-  signal: string | null;
-  /** Records written, this one excluded. */
-  records: number;
-  /** Events hidden by a whitelist. */
-  hidden: number;
-  /** Syscalls refused because a record could not be written. */
-  refused: number;
-}
+export type EndInfo = J.EndInfoJson;
 
 export type AnyRecord = EventRecord | RunRecord;
 

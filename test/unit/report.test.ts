@@ -10,46 +10,12 @@ import { execa } from 'execa';
 import { readLogs } from '../../src/report/read.js';
 import { allowList, renderMarkdown, renderText } from '../../src/report/render.js';
 import { parseAllowEntry } from '../../src/egress/entry.js';
+import { validate, type Schema } from '../json-schema.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netlog-report-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-// ---- a small JSON Schema checker (the subset docs/report-schema.json uses) ----
-type Schema = Record<string, unknown>;
-function validate(schema: Schema, value: unknown, root: Schema = schema, at = '$'): string[] {
-  if (typeof schema.$ref === 'string') {
-    const name = schema.$ref.replace('#/$defs/', '');
-    const target = (root.$defs as Record<string, Schema>)[name];
-    if (!target) return [`${at}: unknown $ref ${schema.$ref}`];
-    return validate(target, value, root, at);
-  }
-  const errors: string[] = [];
-  if ('const' in schema && value !== schema.const) errors.push(`${at}: expected ${JSON.stringify(schema.const)}`);
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) errors.push(`${at}: ${JSON.stringify(value)} not in enum`);
-  if (schema.type !== undefined) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
-    const ok = types.some((t) => t === actual || (t === 'number' && actual === 'integer'));
-    if (!ok) return [`${at}: expected ${types.join('|')}, got ${actual}`];
-  }
-  if (typeof value === 'number') {
-    if (typeof schema.minimum === 'number' && value < schema.minimum) errors.push(`${at}: ${value} < ${schema.minimum}`);
-    if (typeof schema.maximum === 'number' && value > schema.maximum) errors.push(`${at}: ${value} > ${schema.maximum}`);
-  }
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errors.push(...validate(schema.items as Schema, v, root, `${at}[${i}]`)));
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const obj = value as Record<string, unknown>;
-    for (const k of (schema.required as string[] | undefined) ?? []) if (!(k in obj)) errors.push(`${at}: missing ${k}`);
-    const props = (schema.properties as Record<string, Schema> | undefined) ?? {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (props[k]) errors.push(...validate(props[k], v, root, `${at}.${k}`));
-      else if (schema.additionalProperties === false) errors.push(`${at}: unexpected ${k}`);
-      else if (typeof schema.additionalProperties === 'object') errors.push(...validate(schema.additionalProperties as Schema, v, root, `${at}.${k}`));
-    }
-  }
-  return errors;
-}
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs', 'report-schema.json'), 'utf8')) as Schema;
 
 // ---- logs -------------------------------------------------------------------
