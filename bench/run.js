@@ -1,6 +1,7 @@
 // npm run bench: each workload bare, under netlog-run (JSON records to a file,
-// every probe on) and under strace -f --seccomp-bpf for the same syscalls, in
-// alternating rounds; prints the median ratio to bare with min–max beside the
+// every probe on), under strace -f --seccomp-bpf for the same syscalls and
+// under the floor (fixtures/notify_floor: the same calls trapped and answered
+// at once, what any user-notification supervisor pays), in alternating rounds; prints the median ratio to bare with min–max beside the
 // goal, checks that every netlog log is complete (exact record counts, gapless
 // seq) and saves everything as JSON in bench/results/.
 //
@@ -257,16 +258,18 @@ function argvFor(w, variant, cmd, log) {
   const target = w.argv ?? ['bash', '-c', cmd];
   if (variant === 'bare') return target;
   if (variant === 'netlog') return [process.execPath, NETLOG, '-q', '-o', log, '--', ...target];
+  // The kernel's part: the same calls trapped and answered at once, nothing read or written.
+  if (variant === 'floor') return [path.join(FIX, 'notify_floor'), ...target];
   return ['strace', '-f', '-qq', '--seccomp-bpf', '-e', STRACE_SET, '-o', '/dev/null', ...target];
 }
 
 async function measure(w, rounds, work) {
   const ctx = { work };
-  const t = { bare: [], netlog: [], strace: [] };
+  const t = { bare: [], netlog: [], strace: [], floor: [] };
   const problems = [];
   let error = null;
   const log = path.join(work, 'netlog.jsonl');
-  const variants = ['bare', 'netlog', 'strace'];
+  const variants = ['bare', 'netlog', 'strace', 'floor'];
   try {
     await w.setup?.(ctx);
     for (let round = 0; round < rounds; round++) {
@@ -305,15 +308,18 @@ function row(w, rounds, t, problems, error, rss) {
   r.bare_ms = stats(t.bare);
   r.netlog_ms = stats(t.netlog);
   r.strace_ms = stats(t.strace);
+  if (t.floor.length) r.floor_ms = stats(t.floor);
   const ratio = (s) => ({ median: s.median / bare, min: s.min / bare, max: s.max / bare });
   const added = (s) => ({ median: s.median - bare, min: s.min - bare, max: s.max - bare });
   if (w.goal.ratio !== undefined) {
     r.netlog_ratio = ratio(r.netlog_ms);
     r.strace_ratio = ratio(r.strace_ms);
+    if (r.floor_ms) r.floor_ratio = ratio(r.floor_ms);
     r.goal = { ratio_max: w.goal.ratio, met: r.netlog_ratio.median <= w.goal.ratio };
   } else {
     r.netlog_added_ms = added(r.netlog_ms);
     r.strace_added_ms = added(r.strace_ms);
+    if (r.floor_ms) r.floor_added_ms = added(r.floor_ms);
     r.goal = { added_ms_max: w.goal.addedMs, met: r.netlog_added_ms.median <= w.goal.addedMs };
   }
   r.under_strace = r.netlog_ms.median < r.strace_ms.median;
@@ -329,6 +335,7 @@ const COLS = [
   ['netlog', 24, (r) => cell(r, 'netlog')],
   ['goal', 16, (r) => goalText(r)],
   ['strace', 24, (r) => cell(r, 'strace')],
+  ['floor', 24, (r) => cell(r, 'floor')],
   ['records', 10, (r) => (r.error ? 'FAILED' : r.records_complete ? 'complete' : 'INCOMPLETE')],
 ];
 
@@ -358,9 +365,9 @@ function printRow(r) {
 }
 
 function markdown(results) {
-  const lines = ['| workload | bare | netlog | goal | strace | netlog under strace | records |', '|---|---|---|---|---|---|---|'];
+  const lines = ['| workload | bare | netlog | goal | strace | floor | netlog under strace | records |', '|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
-    lines.push(`| ${r.workload} | ${r.bare_ms ? `${r.bare_ms.median.toFixed(0)} ms` : '–'} | **${cell(r, 'netlog')}** | ${goalText(r)} | ${cell(r, 'strace')} | ${r.under_strace === undefined ? '–' : r.under_strace ? 'yes' : 'no'} | ${COLS[5][2](r)} |`);
+    lines.push(`| ${r.workload} | ${r.bare_ms ? `${r.bare_ms.median.toFixed(0)} ms` : '–'} | **${cell(r, 'netlog')}** | ${goalText(r)} | ${cell(r, 'strace')} | ${cell(r, 'floor')} | ${r.under_strace === undefined ? '–' : r.under_strace ? 'yes' : 'no'} | ${COLS[6][2](r)} |`);
   }
   return lines.join('\n');
 }
