@@ -7,7 +7,7 @@
 //
 //   BENCH_ROUNDS=N          rounds per workload (default 5)
 //   BENCH_ONLY=WORD         only one workload by its key (exec, tar, storm,
-//                           client, make, startup), or else the workloads
+//                           client, landlock, make, startup), or else the workloads
 //                           whose name contains WORD (any case)
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -173,6 +173,32 @@ const workloads = [
     },
   },
   {
+    key: 'landlock',
+    name: `${CLIENT.toLocaleString('en')} client connects 20 processes deep, after a program sandboxed itself with Landlock`,
+    goal: { ratio: 3.0 },
+    // As 'client', but a sibling restricted itself first: every process of
+    // the session is then asked for its Landlock domain (a walk up its ppid
+    // chain, kept per thread since this row was added).
+    setup: async (ctx) => {
+      ctx.server = await startServer();
+      ctx.runs = 0;
+      fs.writeFileSync(path.join(ctx.work, 'deep.sh'), '#!/bin/bash\n# deep.sh N CMD...: CMD runs N processes below\nn=$1; shift\nif [ "$n" -gt 0 ]; then "$0" $((n-1)) "$@"; exit $?; fi\nexec "$@"\n', { mode: 0o755 });
+      ctx.execs = straceExecCount(ctx.work, landlockCmd(ctx));
+    },
+    before: (ctx) => ctx.runs++,
+    cmd: (ctx) => landlockCmd(ctx),
+    check: (r, ctx) => [
+      ...exactCounts(r, { exec: ctx.execs, connect: CLIENT + 1, close: CLIENT + 1 }),
+      ...allOk(r, 'connect'),
+    ],
+    teardown: async (ctx) => {
+      const accepted = await ctx.server.stop();
+      // The strace reference run connected too.
+      const want = (ctx.runs + 1) * (CLIENT + 1);
+      return accepted === want ? [] : [`the server accepted ${accepted} connections, want ${want}`];
+    },
+  },
+  {
     key: 'make',
     name: 'make -j2 of 60 C files',
     goal: { ratio: 1.1 },
@@ -195,6 +221,11 @@ const workloads = [
     check: (r) => exactCounts(r, { exec: 1 }),
   },
 ];
+
+function landlockCmd(ctx) {
+  const port = ctx.server.port;
+  return `${FIX}/landlock_connect connect:${port} self ${port} >/dev/null; ${ctx.work}/deep.sh 20 ${FIX}/connect_flood 127.0.0.1 ${port} ${CLIENT}`;
+}
 
 function startServer() {
   return new Promise((resolve, reject) => {
@@ -385,7 +416,7 @@ async function main() {
   const byKey = workloads.filter((w) => w.key === only?.toLowerCase());
   const chosen = !only ? workloads : byKey.length ? byKey : workloads.filter((w) => w.name.toLowerCase().includes(only.toLowerCase()));
   if (!chosen.length) fail(`BENCH_ONLY='${only}' matches no workload; the workloads are (key, name):\n  ${workloads.map((w) => `${w.key.padEnd(8)} ${w.name}`).join('\n  ')}`);
-  for (const f of ['connect_storm', 'connect_flood', 'accept_close_server']) {
+  for (const f of ['connect_storm', 'connect_flood', 'accept_close_server', 'landlock_connect']) {
     if (!fs.existsSync(path.join(FIX, f))) fail(`build/fixtures/${f} is missing: run \`bash scripts/build-fixtures.sh\` (npm run bench does)`);
   }
   if (spawnSync('strace', ['-V']).status !== 0) fail('strace is not installed (scripts/setup-test.sh lists what the bench needs)');

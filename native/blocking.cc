@@ -13,9 +13,11 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -314,10 +316,13 @@ void Supervisor::RingDone(RingCall* rc, int res) {
                res < 0 ? -1 : res, err, rc->peer, rc->peer_len);
     return;
   }
-  if (err == EALREADY) {
+  if (err == EALREADY && !ended_.load()) {
     // A connect restarted after a signal while its handshake goes on: a
     // blocking connect waits for that handshake, the ring's non-blocking
     // try only says EALREADY. (A signal still pending interrupts the worker.)
+    // Not once the session is over: the monitor may be gone, and a worker
+    // waiting for a handshake nobody answers would hold its duplicate for
+    // minutes; the connect is dropped below (dissolved) instead.
     Call c = rc->c;
     int dup = rc->dup;
     sockaddr_storage addr = rc->addr;
@@ -328,18 +333,43 @@ void Supervisor::RingDone(RingCall* rc, int res) {
   ConnectDone(rc->c, rc->dup, true, rc->addr, rc->len, &rc->op, err);
 }
 
-// The session ended (no task uses the filter): what waits in the ring is
-// cancelled and taken back, so that no duplicate outlives the session.
+// The session ended (no task uses the filter, or netlogd closed it): what
+// waits in the ring is cancelled and taken back, so that no duplicate
+// outlives the session. Each comes back through RingDone, which answers a
+// caller still waiting and closes (or dissolves) the duplicate.
 void Supervisor::RingEnd() {
   if (!ring_.Ready()) return;
   for (RingCall* rc : ring_live_) ring_.Cancel(reinterpret_cast<uint64_t>(rc));
-  for (int i = 0; i < 10000 && ring_calls_ > 0; i++) {
+  // Bounded: the engine thread serves the other sessions too. A cancel of a
+  // socket call in the ring completes at once; this waits for a ring whose
+  // cancel could not be submitted.
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
     RingDrain();
-    if (ring_calls_ > 0) ring_.Wait();
+    if (ring_calls_ == 0) break;
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (ms >= 2000) break;
+    ring_.Wait(50);
   }
-  // netlogd keeps its supervisors: the ring's fd and memory go now. (A call
-  // that did not come back is cancelled by the close; its RingCall is lost.)
+  // netlogd keeps its supervisors: the ring's fd and memory go now. Closing
+  // it cancels what is left; the kernel may still write into their buffers
+  // meanwhile, so those RingCalls are not freed (a few hundred bytes, for a
+  // case that should not happen), but their duplicates are closed (the
+  // kernel holds its own reference while a request lives) and they leave
+  // the monitor's watch, so that its thread ends.
   ring_.Close();
+  if (ring_live_.empty()) return;
+  size_t lost = ring_live_.size();
+  for (RingCall* rc : ring_live_) {
+    RemoveOp(&rc->op);
+    close(rc->dup);
+  }
+  ring_live_.clear();
+  ring_calls_ = 0;
+  Warn(std::to_string(lost) + " connect/accept calls did not come back from io_uring at the end of the session; dropped");
 }
 
 // With WAIT_KILLABLE_RECV the held caller only wakes for fatal signals, so

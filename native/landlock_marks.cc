@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <linux/kcmp.h>
@@ -79,10 +80,43 @@ bool MayRestrictSelf(pid_t tid) {
   return (eff >> 21) & 1;  // CAP_SYS_ADMIN
 }
 
+// A joinable thread running fn (StartThread's are detached): Stop waits for
+// each shadow's thread to leave before freeing what it loops on.
+bool StartJoinable(std::function<void()> fn, pthread_t& out) {
+  auto* heap = new std::function<void()>(std::move(fn));
+  int r = pthread_create(
+      &out, nullptr,
+      [](void* p) -> void* {
+        auto* f = static_cast<std::function<void()>*>(p);
+        (*f)();
+        delete f;
+        return nullptr;
+      },
+      heap);
+  if (r != 0) {
+    delete heap;
+    errno = r;
+    return false;
+  }
+  return true;
+}
+
+// Bound of LandlockMarks::known_.
+const size_t kMaxKnown = 4096;
+
 }  // namespace
 
 class LandlockMarks::Shadow {
  public:
+  // Set by the thread that created it, before Spawn reads them.
+  pthread_t thread{};
+  bool started = false;
+  // Ends the thread and waits for it (engine thread; never from the shadow's own).
+  void Join() {
+    Stop();
+    if (started) pthread_join(thread, nullptr);
+    started = false;
+  }
   // Runs fn on the shadow's thread and waits for it.
   void Run(const std::function<void()>& fn) {
     std::unique_lock<std::mutex> lk(mu_);
@@ -171,7 +205,7 @@ LandlockMarks::Shadow* LandlockMarks::Spawn(Shadow* parent, int ruleset, uint64_
   // in that domain; no_new_privs (which landlock_restrict_self needs without
   // CAP_SYS_ADMIN) is a per-thread flag: netlog's other threads keep theirs.
   std::function<void()> start = [st, shadow, ruleset] {
-    bool ok = StartThread([st, shadow, ruleset] {
+    bool ok = StartJoinable([st, shadow, ruleset] {
       sigset_t all;
       sigfillset(&all);
       pthread_sigmask(SIG_BLOCK, &all, nullptr);
@@ -191,7 +225,8 @@ LandlockMarks::Shadow* LandlockMarks::Spawn(Shadow* parent, int ruleset, uint64_
       }
       st->cv.notify_all();
       if (err == 0) shadow->Loop();
-    });
+    }, shadow->thread);
+    shadow->started = ok;
     if (!ok) {
       std::lock_guard<std::mutex> lk(st->mu);
       st->ready = true;
@@ -204,7 +239,8 @@ LandlockMarks::Shadow* LandlockMarks::Spawn(Shadow* parent, int ruleset, uint64_
   std::unique_lock<std::mutex> lk(st->mu);
   st->cv.wait(lk, [&] { return st->ready; });
   if (st->err != 0) {
-    delete shadow;  // its thread, if any, has returned without touching it
+    shadow->Join();  // its thread, if any, returns without looping
+    delete shadow;
     return nullptr;
   }
   if (st->ino != 0) after = st->ino;
@@ -226,6 +262,10 @@ bool LandlockMarks::Mark(pid_t tid, int listener, uint64_t notif_id, int ruleset
     everyone_.store(true);
     any_.store(true, std::memory_order_release);
     return true;
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopped_) return true;  // the session is over: Find answers "unknown" (no shadow is made)
   }
   pid_t pid = TgidOf(tid);
   uint64_t ino = pid > 0 ? InoOf(pid) : 0;
@@ -253,18 +293,44 @@ bool LandlockMarks::Mark(pid_t tid, int listener, uint64_t notif_id, int ruleset
     }
   }
   Add(ino, {after, shadow});
+  // A new domain, and a new `lowest_`, may change what a walk answers for
+  // any process of the session: the answers kept are asked again.
+  std::lock_guard<std::mutex> lk(mu_);
+  known_.clear();
   return true;
 }
 
 LandlockMarks::Domain LandlockMarks::Find(pid_t tid) {
   if (!Any()) return {};
   if (everyone_.load()) return {true, nullptr};
+  // The thread's own pidfs inode names it for good: an answer kept for it
+  // is still its answer (see known_).
+  uint64_t thread = InoOf(tid, kPidfdThread);
+  if (thread != 0) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = known_.find(thread);
+    if (it != known_.end()) return it->second;
+  }
+  bool keep = true;
+  Domain d = Walk(tid, keep);
+  if (thread != 0 && keep) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (known_.size() >= kMaxKnown) known_.clear();
+    known_[thread] = d;
+  }
+  return d;
+}
+
+LandlockMarks::Domain LandlockMarks::Walk(pid_t tid, bool& keep) {
   // Whatever cannot be read counts as sandboxed by a domain netlog cannot
   // reproduce: such connects are let go (or refused under --egress block).
   Domain unknown{true, nullptr};
   pid_t pid = TgidOf(tid);
   uint64_t self = pid > 0 ? InoOf(pid) : 0;
-  if (self == 0) return unknown;
+  if (self == 0) {
+    keep = false;  // gone, or unreadable for now: asked again next time
+    return unknown;
+  }
   pid_t cur = pid;
   uint64_t cur_ino = self;
   uint64_t child = UINT64_MAX;  // the process below cur on the chain
@@ -351,12 +417,27 @@ int LandlockMarks::Probe(Shadow* s, int domain, int type, int protocol, const so
 }
 
 void LandlockMarks::Stop() {
-  std::lock_guard<std::mutex> lk(mu_);
-  for (Shadow* s : shadows_) s->Stop();
-  // The session is over: netlogd keeps the Supervisor, not what it held.
-  for (const Ruleset& r : rulesets_) close(r.fd);
-  rulesets_.clear();
-  marked_.clear();
+  std::vector<Shadow*> shadows;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopped_ = true;
+    shadows.swap(shadows_);
+    // The session is over: netlogd keeps the Supervisor, not what it held
+    // (swapped out, not cleared: clear() keeps a map's buckets).
+    for (const Ruleset& r : rulesets_) close(r.fd);
+    std::deque<Ruleset>().swap(rulesets_);
+    std::unordered_map<uint64_t, std::vector<Layer>>().swap(marked_);
+    std::unordered_map<uint64_t, Domain>().swap(known_);
+  }
+  // Nothing is asked after the end; should it be, it counts as a domain
+  // netlog cannot reproduce (the kernel decides), never as no domain.
+  everyone_.store(true);
+  // Every shadow idles in Loop (only this thread gives them jobs): each
+  // leaves at once, and is freed once its thread is gone.
+  for (Shadow* s : shadows) {
+    s->Join();
+    delete s;
+  }
 }
 
 // Called from HandleConnect with the address read once; true when it has

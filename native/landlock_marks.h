@@ -45,7 +45,10 @@ class LandlockMarks {
   // 0, or EACCES when the shadow's domain refuses a connect of a socket of
   // this kind to this address's port.
   static int Probe(Shadow* s, int domain, int type, int protocol, const sockaddr_storage& addr, socklen_t len);
-  // The session is over: the shadow threads end.
+  // The session is over: the shadow threads end (joined), and the shadows,
+  // rulesets, marks and answers kept for it are freed; netlogd keeps its
+  // Supervisor objects, not what a session made them hold. Anything asked
+  // afterwards counts as a domain netlog cannot reproduce.
   void Stop();
 
   // Rulesets netlog created for the session (landlock_create_ruleset is
@@ -62,6 +65,9 @@ class LandlockMarks {
     Shadow* shadow;
   };
   void Add(uint64_t ino, Layer m);
+  // Find's walk up the ppid chain; keep is set false for an answer that
+  // must not be kept (the process could not be read).
+  Domain Walk(pid_t tid, bool& keep);
   Shadow* Spawn(Shadow* parent, int ruleset, uint64_t& after);
   std::mutex mu_;
   // By the pidfs inode number of the thread group: never reused, and
@@ -71,6 +77,13 @@ class LandlockMarks {
   std::atomic<bool> any_{false};
   std::atomic<bool> everyone_{false};
   std::vector<Shadow*> shadows_;  // mu_
+  bool stopped_ = false;          // mu_
+  // Find's answers by the pidfs inode of the calling thread (never reused),
+  // so that a connect does not walk its ppid chain each time: a process's
+  // domain changes only by its own landlock_restrict_self, which netlog
+  // traps (Mark forgets them all), and is kept across exec and reparenting.
+  // Bounded; forgotten all at once when full.
+  std::unordered_map<uint64_t, Domain> known_;  // mu_
   struct Ruleset {
     int fd;
     bool net;

@@ -1,6 +1,7 @@
 // See uring.h. Ring layout and calls as io_uring_setup(2), io_uring_enter(2).
 #include "uring.h"
 
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -131,8 +132,11 @@ bool Uring::Accept(int fd, sockaddr* sa, socklen_t* len, int flags, uint64_t dat
 
 bool Uring::Cancel(uint64_t data) { return Submit(IORING_OP_ASYNC_CANCEL, -1, data, 0, 0, 0, 0); }
 
-void Uring::Wait() {
-  if (Enter(fd_, 0, 1, IORING_ENTER_GETEVENTS) < 0 && errno != EINTR) usleep(1000);
+void Uring::Wait(int timeout_ms) {
+  // The ring's fd is readable while completions wait (an overflow included:
+  // Reap flushes it).
+  pollfd pfd{fd_, POLLIN, 0};
+  if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR) usleep(1000);
 }
 
 void Uring::Reap(std::vector<Completion>& out) {

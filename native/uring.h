@@ -36,8 +36,8 @@ class Uring {
   // Takes the completions waiting (one thread only). Those with data 0 are
   // left out.
   void Reap(std::vector<Completion>& out);
-  // Waits for a completion (or a signal).
-  void Wait();
+  // Waits for a completion, a signal or timeout_ms.
+  void Wait(int timeout_ms);
   // Closes the ring (a long-lived process runs many sessions); requests
   // still in it are cancelled by the kernel.
   void Close();

@@ -10,7 +10,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRecords, ROOT, tempDir, waitFor, waitForAsync, type JsonRecord } from './harness.js';
+import { spawnSync } from 'node:child_process';
+import { fixture, readRecords, ROOT, tempDir, waitFor, waitForAsync, type JsonRecord } from './harness.js';
 
 const NETLOG = path.join(ROOT, 'bin', 'netlog.js');
 const SOCKET = '/run/netlog/netlogd.sock';
@@ -280,6 +281,111 @@ describe.skipIf(skip !== undefined)(`login sessions${skip ? ` (skipped: ${skip})
     const before = threads();
     for (let i = 1; i <= 8; i++) await loginOnce(i);
     await waitFor(() => threads() <= before, 10_000, `netlogd's thread count to fall back to ${before} (now ${threads()})`);
+  });
+
+  // netlogd keeps a Supervisor per session for its life: what a session made
+  // it hold (Landlock shadow threads and rulesets, calls waiting in
+  // io_uring, their duplicates) must go when the session does.
+  const daemonThreads = () => fs.readdirSync(`/proc/${daemon!.pid}/task`).length;
+  const daemonFds = () => fs.readdirSync(`/proc/${daemon!.pid}/fd`).length;
+  /** Runs `su -l USER -c CMD` until CMD prints `up PID`; returns that pid and the run. */
+  const heldLogin = async (command: string): Promise<{ pid: number; run: ResultPromise }> => {
+    const run = execa('su', ['-l', user, '-c', command], { reject: false, timeout: 60_000, stdin: 'ignore' });
+    let out = '';
+    run.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /^up \d+$/m.test(out) || run.exitCode !== null, 20_000, `"up PID" from ${command}`);
+    const m = /^up (\d+)$/m.exec(out);
+    if (!m) throw new Error(`${command}: ${out} ${String((await run).stderr)}`);
+    return { pid: Number(m[1]), run };
+  };
+  const listen = async (backlog = 128): Promise<net.Server> => {
+    const srv = net.createServer((c) => c.destroy());
+    await new Promise<void>((r) => srv.listen({ port: 0, host: '127.0.0.1', backlog }, r));
+    return srv;
+  };
+  const portOf = (srv: net.Server) => (srv.address() as net.AddressInfo).port;
+
+  it('sessions that sandboxed themselves with Landlock leave no shadow threads or descriptors behind in netlogd', async (ctx) => {
+    const FX = fixture('landlock_connect');
+    const abi = Number(spawnSync(FX, ['abi'], { encoding: 'utf8' }).stdout.trim());
+    ctx.skip(!(abi >= 4), `no Landlock network rules here (ABI ${abi})`);
+    const a = await listen();
+    try {
+      const A = portOf(a);
+      // Two nested domains (a shadow each, the second made by the first),
+      // each checked by a connect of a forked child; then a shell that waits.
+      const nested = (tail: string) => `${FX} connect:${A} run ${FX} connect:${A} run /bin/sh -c '${tail}'`;
+      const once = async (i: number) => {
+        const r = await execa('su', ['-l', user, '-c', `${FX} connect:${A} run ${FX} connect:${A} fork ${A} 1; /bin/echo landlock-${i}`], { reject: false, timeout: 30_000 });
+        expect(String(r.stdout)).toBe(`connect ${A} ok\nconnect 1 EACCES\nlandlock-${i}`);
+        await finishedSession(`landlock-${i}`);
+      };
+      await once(0); // what netlogd starts once (Node's pools, the user's engine thread) is there by now
+      const before = { threads: daemonThreads(), fds: daemonFds() };
+      // While a sandboxed session lives, its two shadows are threads of netlogd
+      // (beside its monitor).
+      const held = await heldLogin(nested('echo up $$; exec sleep 60'));
+      await waitFor(() => daemonThreads() >= before.threads + 3, 10_000, `the session's monitor and two shadow threads (${daemonThreads()}, before ${before.threads})`);
+      process.kill(held.pid, 'SIGKILL');
+      await held.run;
+      for (let i = 1; i <= 6; i++) await once(i);
+      await waitFor(() => daemonThreads() <= before.threads && daemonFds() <= before.fds, 10_000,
+        `netlogd's threads and fds to fall back to ${before.threads} and ${before.fds} (now ${daemonThreads()} and ${daemonFds()})`);
+    } finally {
+      await new Promise<void>((r) => a.close(() => r()));
+    }
+  });
+
+  it('a session that ends with connects and accepts waiting in io_uring (and on workers) leaves no descriptors or threads behind', async () => {
+    // A listener whose queue (backlog 0) one connection fills drops later
+    // SYNs: connects to it wait. Accepts wait on a listener of the program's.
+    const full = await listen(0);
+    const filler = net.connect(portOf(full), '127.0.0.1');
+    await new Promise<void>((r) => filler.once('connect', () => r()));
+    const script = path.join(dir, 'blocked.py');
+    fs.writeFileSync(script, [
+      'import os, socket, struct, sys, threading, time',
+      `port = ${portOf(full)}`,
+      "lis = socket.socket(); lis.bind(('127.0.0.1', 0)); lis.listen(16)",
+      'def acc(timeo):',
+      '    s = lis',
+      '    if timeo:',
+      "        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(16)",
+      "        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack('ll', 100, 0))",
+      '    s.accept()',
+      'def con(timeo):',
+      '    c = socket.socket()',
+      "    if timeo: c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack('ll', 100, 0))",
+      "    c.connect(('127.0.0.1', port))",
+      // 8 of each in the ring; one of each with a socket timeout, on a worker.
+      'for t in [False] * 8 + [True]:',
+      '    threading.Thread(target=acc, args=(t,), daemon=True).start()',
+      '    threading.Thread(target=con, args=(t,), daemon=True).start()',
+      'time.sleep(1)',
+      "print('up', os.getpid(), flush=True)",
+      'time.sleep(600)',
+    ].join('\n'));
+    fs.chmodSync(script, 0o644);
+    try {
+      const once = () => heldLogin(`exec /usr/bin/python3 ${script}`);
+      const warm = await once();
+      process.kill(warm.pid, 'SIGKILL');
+      await warm.run;
+      await waitFor(() => !fs.existsSync(`/proc/${warm.pid}`), 10_000, 'the first program to go');
+      const before = { threads: daemonThreads(), fds: daemonFds() };
+      for (let i = 0; i < 3; i++) {
+        const held = await once();
+        // 18 duplicates held (and a monitor, two workers): the calls are netlog's.
+        await waitFor(() => daemonFds() >= before.fds + 18, 10_000, `the held calls' duplicates (${daemonFds()}, before ${before.fds})`);
+        process.kill(held.pid, 'SIGKILL');
+        await held.run;
+      }
+      await waitFor(() => daemonThreads() <= before.threads && daemonFds() <= before.fds, 10_000,
+        `netlogd's threads and fds to fall back to ${before.threads} and ${before.fds} (now ${daemonThreads()} and ${daemonFds()})`);
+    } finally {
+      filler.destroy();
+      await new Promise<void>((r) => full.close(() => r()));
+    }
   });
 
   it('a stalled or bad registration (a root client that never answers, or sends no listener) holds up no other login', async () => {
