@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Entry point of netlog-run; the code is in src/cli/main.ts (compiled to dist/).
+// Entry point of netlog-run; the code is in src/cli/main.ts, compiled to dist/
+// and bundled into one file for a faster start (scripts/build-ts.sh).
 import { launch } from './launch.js';
 
-await launch('netlog-run', '../dist/cli/main.js');
+await launch('netlog-run', '../dist/netlog-run.cjs');

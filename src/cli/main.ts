@@ -4,7 +4,6 @@
 import './own-stdio.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import tty from 'node:tty';
 import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { parseArgs, USAGE, UsageError } from './args.js';
@@ -133,7 +132,9 @@ export async function main(argv: string[]): Promise<void> {
     if (config.output !== undefined) {
       sinks.push({ sink: new FileSink(config.output), format: await formatterFor(config.format ?? 'json', config, false, textContext) });
     } else {
-      sinks.push({ sink: new StderrSink(), format: await formatterFor(config.format ?? 'text', config, tty.isatty(2), textContext) });
+      // node:tty (and node:net under it) only for this check: a run with -o does not load them.
+      const { isatty } = await import('node:tty');
+      sinks.push({ sink: new StderrSink(), format: await formatterFor(config.format ?? 'text', config, isatty(2), textContext) });
     }
     if (config.syslog !== undefined) {
       const inner = config.format === 'seed' ? await formatterFor('seed', config, false) : formatJson;

@@ -5,11 +5,15 @@
 // lazily, on first use of process.stdin/stdout/stderr, which includes any
 // `import process from 'node:process'` anywhere: this module, imported first,
 // puts inert stand-ins in their place. See open(2), fcntl(2).
-import { Readable, Writable } from 'node:stream';
+// node:stream is loaded only if something touches a stream: a plain run never does.
+import { createRequire } from 'node:module';
+import type { Readable, Writable } from 'node:stream';
 import { runProcess } from '../run-process.js';
 
+const nodeStream = (): typeof import('node:stream') => createRequire(import.meta.url)('node:stream') as typeof import('node:stream');
+
 function blockingWriter(fd: number): Writable {
-  return new Writable({
+  return new (nodeStream().Writable)({
     write(chunk: Buffer | string, _encoding, done) {
       runProcess.writeAll(fd, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       done();
@@ -22,6 +26,6 @@ function replace(name: 'stdin' | 'stdout' | 'stderr', make: () => Readable | Wri
   Object.defineProperty(process, name, { configurable: true, enumerable: true, get: () => (stream ??= make()) });
 }
 
-replace('stdin', () => new Readable({ read() { this.push(null); } }));
+replace('stdin', () => new (nodeStream().Readable)({ read() { this.push(null); } }));
 replace('stdout', () => blockingWriter(1));
 replace('stderr', () => blockingWriter(2));
