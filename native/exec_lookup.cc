@@ -122,6 +122,8 @@ void ApplyCreds(const Creds& c, std::vector<gid_t>& current_groups) {
 struct Caller {
   pid_t tid = 0;
   Creds creds;
+  int32_t tgid = 0;
+  uint32_t uid = 0, gid = 0, euid = 0, egid = 0;  // real and effective
   std::vector<long> nstgid, nspid;  // innermost pid namespace last
 };
 
@@ -182,6 +184,13 @@ bool ReadCaller(pid_t tid, Caller& c) {
   if (uid.size() != 4 || gid.size() != 4) return false;
   c.creds.fsuid = static_cast<uid_t>(uid[3]);
   c.creds.fsgid = static_cast<gid_t>(gid[3]);
+  c.uid = static_cast<uint32_t>(uid[0]);
+  c.euid = static_cast<uint32_t>(uid[1]);
+  c.gid = static_cast<uint32_t>(gid[0]);
+  c.egid = static_cast<uint32_t>(gid[1]);
+  std::vector<long> tgid = Numbers(Field(text, "Tgid"));
+  if (tgid.size() != 1) return false;
+  c.tgid = static_cast<int32_t>(tgid[0]);
   for (long g : Numbers(Field(text, "Groups"))) c.creds.groups.push_back(static_cast<gid_t>(g));
   std::sort(c.creds.groups.begin(), c.creds.groups.end());
   c.creds.cap_eff = strtoull(Field(text, "CapEff").c_str(), nullptr, 16);
@@ -312,10 +321,12 @@ class Looker {
     Become(job.caller->creds);
     ExecTarget& out = *job.out;
     Fd file;
-    int err = job.walk ? Walk(job, file) : 0;
+    struct stat st;
+    bool st_valid = false;
+    int err = job.walk ? Walk(job, file, st, st_valid) : 0;
     if (!job.walk) file.Reset(dup(job.start));
     if (err == 0 && !file.ok()) err = errno;
-    if (err == 0) err = Check(file.get(), out);
+    if (err == 0) err = Check(file.get(), out, st_valid ? &st : nullptr);
     if (err != 0) {
       out.error = err;
       out.internal = IsInternal(err);
@@ -337,9 +348,11 @@ class Looker {
   // As do_open_execat(): a regular file, on a mount that allows exec, that
   // the caller may execute (faccessat2 with AT_EACCESS checks this thread's
   // fsuid/fsgid/groups and effective capabilities, as exec will).
-  static int Check(int fd, ExecTarget& out) {
+  // `known`: the file's stat, taken by the walk on this very descriptor.
+  static int Check(int fd, ExecTarget& out, const struct stat* known) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return errno;
+    if (known) st = *known;
+    else if (fstat(fd, &st) != 0) return errno;
     if (!S_ISREG(st.st_mode)) return EACCES;
     struct statvfs vfs;
     if (fstatvfs(fd, &vfs) != 0) return errno;
@@ -367,16 +380,22 @@ class Looker {
     return out.ok() ? 0 : err;
   }
 
-  int Walk(Job& job, Fd& result) {
+  // `st` gets the file's stat when the walk took one of it (st_valid), so
+  // that Check need not take it again.
+  int Walk(Job& job, Fd& result, struct stat& st, bool& st_valid) {
     const std::string& path = job.path;
+    st_valid = false;
     if (path.empty()) return ENOENT;
-    Fd cur(dup(path[0] == '/' ? job.root : job.start));
-    if (!cur.ok()) return errno;
+    // The directory the walk is in: the caller's root or start directory
+    // (borrowed, never closed here), or one the walk opened (held in owned).
+    Fd owned;
+    int cur = path[0] == '/' ? job.root : job.start;
     std::deque<std::string> todo;
     PushFront(todo, path);
     bool must_dir = path.back() == '/';
     bool own = false, next_own = false;
     int links = 0;
+    char buf[PATH_MAX];
     while (!todo.empty()) {
       std::string name = std::move(todo.front());
       todo.pop_front();
@@ -384,61 +403,71 @@ class Looker {
       bool follow = !last || must_dir || !job.nofollow;
       if (name == "..") {
         own = false;
-        if (SameDir(cur.get(), job.root)) name = ".";  // ".." stops at the caller's root
+        if (SameDir(cur, job.root)) name = ".";  // ".." stops at the caller's root
       }
-      if ((name == "self" || name == "thread-self") && IsProcRoot(cur.get())) {
+      if ((name == "self" || name == "thread-self") && IsProcRoot(cur)) {
         if (!follow) return ELOOP;
         if (links++ >= kMaxLinks) return ELOOP;
         std::string target;
-        if (!ProcSelf(cur.get(), *job.caller, name == "thread-self", target)) return ENOENT;
+        if (!ProcSelf(cur, *job.caller, name == "thread-self", target)) return ENOENT;
         PushFront(todo, target);
         next_own = true;
         continue;
       }
       int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-      Fd fd(openat(cur.get(), name.c_str(), flags | (last && !must_dir ? 0 : O_DIRECTORY)));
+      Fd fd(openat(cur, name.c_str(), flags | (last && !must_dir ? 0 : O_DIRECTORY)));
       bool is_link = false;
+      bool in_proc = false;
+      ssize_t link_len = -1;  // >= 0: the link's text is in buf already
       if (!fd.ok() && errno == ENOTDIR && (!last || must_dir)) {
-        // Not a directory, or a symbolic link to be followed.
-        fd.Reset(openat(cur.get(), name.c_str(), flags));
-        struct stat st;
-        if (!fd.ok()) return errno;
-        if (fstat(fd.get(), &st) != 0) return errno;
-        if (!S_ISLNK(st.st_mode)) return ENOTDIR;
+        // Not a directory, or a symbolic link to be followed. Outside procfs
+        // the link is read by name (EINVAL: it is none), the same lookup
+        // that opening it would make; procfs links may be magic, opened below.
+        in_proc = InProc(cur);
+        if (!in_proc) {
+          link_len = readlinkat(cur, name.c_str(), buf, sizeof buf);
+          if (link_len < 0) return errno == EINVAL ? ENOTDIR : errno;
+        } else {
+          fd.Reset(openat(cur, name.c_str(), flags));
+          struct stat lst;
+          if (!fd.ok()) return errno;
+          if (fstat(fd.get(), &lst) != 0) return errno;
+          if (!S_ISLNK(lst.st_mode)) return ENOTDIR;
+        }
         is_link = true;
       } else if (!fd.ok()) {
         return errno;
       } else if (last && !must_dir) {
-        struct stat st;
         if (fstat(fd.get(), &st) != 0) return errno;
         is_link = S_ISLNK(st.st_mode);
+        in_proc = is_link && InProc(cur);
       }
       if (is_link) {
         if (!follow) return ELOOP;  // AT_SYMLINK_NOFOLLOW on a final symlink
         if (links++ >= kMaxLinks) return ELOOP;
-        if (InProc(cur.get()) && !IsProcRoot(cur.get())) {
+        if (in_proc && !IsProcRoot(cur)) {
           Fd target;
-          int err = FollowMagic(cur.get(), name, own, job, target);
+          int err = FollowMagic(cur, name, own, job, target);
           if (err != 0) return err;
           own = next_own = false;
           if (last) {
             result = std::move(target);
             return 0;
           }
-          struct stat st;
-          if (fstat(target.get(), &st) != 0) return errno;
-          if (!S_ISDIR(st.st_mode)) return ENOTDIR;
-          cur = std::move(target);
+          struct stat dst;
+          if (fstat(target.get(), &dst) != 0) return errno;
+          if (!S_ISDIR(dst.st_mode)) return ENOTDIR;
+          owned = std::move(target);
+          cur = owned.get();
           continue;
         }
-        char buf[PATH_MAX];
-        ssize_t n = readlinkat(fd.get(), "", buf, sizeof buf);
+        ssize_t n = link_len >= 0 ? link_len : readlinkat(fd.get(), "", buf, sizeof buf);
         if (n < 0) return errno;
         if (n == 0) return ENOENT;
         std::string target(buf, static_cast<size_t>(n));
         if (target[0] == '/') {
-          cur.Reset(dup(job.root));
-          if (!cur.ok()) return errno;
+          owned.Reset();
+          cur = job.root;
           own = false;
         }
         if (last && target.back() == '/') must_dir = true;
@@ -447,16 +476,19 @@ class Looker {
         continue;
       }
       if (last) {
+        st_valid = !must_dir;
         result = std::move(fd);
         return 0;
       }
-      cur = std::move(fd);
+      owned = std::move(fd);
+      cur = owned.get();
       if (next_own) own = true;
       next_own = false;
     }
     // The path ended in a directory reached by "/", "..", or a symlink to one.
-    result = std::move(cur);
-    return 0;
+    if (owned.ok()) result = std::move(owned);
+    else result.Reset(dup(cur));
+    return result.ok() ? 0 : errno;
   }
 
   // Consecutive execs mostly come with the same credentials: switched only on a change.
@@ -538,6 +570,15 @@ ExecTarget LookupExec(pid_t tid, int dirfd, const std::string& path, int flags) 
   job.start = start.get();
   job.walk = !empty;
   Looker::ForThisThread().Run(job);
+  if (out.error == 0) {
+    // The caller waits in execve: none of these can change before it returns.
+    out.have_ids = true;
+    out.tgid = caller.tgid;
+    out.uid = caller.uid;
+    out.gid = caller.gid;
+    out.euid = caller.euid;
+    out.egid = caller.egid;
+  }
   return out;
 }
 

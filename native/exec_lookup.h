@@ -21,6 +21,12 @@ struct ExecTarget {
   // (every symbolic link followed), and the file's identity.
   std::string file;
   uint64_t dev = 0, ino = 0;
+  // The caller's thread group and real/effective ids, from the /proc status
+  // the lookup read for its credentials (set when error is 0): the exec
+  // record's identity takes them from here instead of reading them again.
+  bool have_ids = false;
+  int32_t tgid = 0;
+  uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
 };
 
 // `dirfd` and `flags` are execveat's (AT_FDCWD and 0 for execve); `path` is the

@@ -293,8 +293,8 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
     close(stat_fd);
     return false;
   }
-  bool by_pidfd = PidfdInfoWorks() && PidfdIdentity(tid, id);
-  if ((!by_pidfd || (flags & kReadFdSize)) && !ReadStatus(tid, id, !by_pidfd)) {
+  bool have_ids = (flags & kHaveIds) || (PidfdInfoWorks() && PidfdIdentity(tid, id));
+  if ((!have_ids || (flags & kReadFdSize)) && !ReadStatus(tid, id, !have_ids)) {
     close(stat_fd);
     return false;
   }

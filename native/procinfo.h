@@ -66,6 +66,10 @@ class StableCache {
 enum ReadFlags : unsigned {
   kReadFdSize = 1,  // fill fd_size (a /proc/TID/status read)
   kReadExec = 2,    // the task is in execve: read everything, keep nothing
+  // pid, uid, gid, euid and egid are given in `id` (read from the task's
+  // /proc status during this very call, which the task cannot change
+  // meanwhile): not read again.
+  kHaveIds = 4,
 };
 
 // False when the task is gone (the caller then drops the notification).

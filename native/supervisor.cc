@@ -250,7 +250,7 @@ void Supervisor::Handle(const seccomp_notif& n) {
   }
 }
 
-bool Supervisor::FillEvent(const Call& c, Kind kind, Event& ev) {
+bool Supervisor::FillEvent(const Call& c, Kind kind, Event& ev, unsigned extra) {
   ev.kind = kind;
   ev.realtime_us = c.realtime_us;
   ev.boottime_us = c.boottime_us;
@@ -258,7 +258,7 @@ bool Supervisor::FillEvent(const Call& c, Kind kind, Event& ev) {
   // filter traps set*id whenever it traps exec). FDSize is read for accept's
   // fd-limit check only.
   unsigned flags = kind == Kind::Accept ? unsigned{kReadFdSize} : kind == Kind::Exec ? unsigned{kReadExec} : 0u;
-  return ReadIdentity(c.tid, ev.proc, opts_.exec ? &stable_ : nullptr, flags);
+  return ReadIdentity(c.tid, ev.proc, opts_.exec ? &stable_ : nullptr, flags | extra);
 }
 
 void Supervisor::Fail(const Call& c, const char* what) {
@@ -453,7 +453,17 @@ void Supervisor::HandleExec(const Call& c) {
   if (target.error != 0) return Respond(c.id, target.error, false);
 
   Event ev;
-  if (!FillEvent(c, Kind::Exec, ev)) return Fail(c, "/proc");
+  unsigned extra = 0;
+  if (target.have_ids) {
+    // The lookup read them from the caller's status a moment ago.
+    ev.proc.pid = target.tgid;
+    ev.proc.uid = target.uid;
+    ev.proc.gid = target.gid;
+    ev.proc.euid = target.euid;
+    ev.proc.egid = target.egid;
+    extra = kHaveIds;
+  }
+  if (!FillEvent(c, Kind::Exec, ev, extra)) return Fail(c, "/proc");
   // A thread that execs takes over its leader's pid.
   stable_.Forget(ev.proc.pid);
   if (!ReadArgv(c.tid, argv_ptr, opts_.argv_max, ev.argv, ev.argv_truncated)) return Respond(c.id, EFAULT, false);

@@ -135,7 +135,8 @@ class Supervisor {
   void Respond(uint64_t id, int error, bool cont);
   int CopyPeerOut(const Call& c, const Pending& p);
   void Hold(Event&& ev, const Call& c, Pending p);
-  bool FillEvent(const Call& c, Kind kind, Event& ev);
+  // extra: more ReadFlags (procinfo.h).
+  bool FillEvent(const Call& c, Kind kind, Event& ev, unsigned extra = 0);
   int DupFd(const Call& c, int fd, int& err);
   int DupCallerFd(const Call& c);
   static int AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt);
