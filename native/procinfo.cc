@@ -157,6 +157,18 @@ int64_t ReadAuditId(pid_t tid, const char* file) {
   return v == 4294967295UL ? -1 : static_cast<int64_t>(v);
 }
 
+// A kept /proc/TID/loginuid read from its start; -1 when unset or unreadable.
+int64_t PreadAuditId(int fd) {
+  char buf[32];
+  ssize_t n;
+  while ((n = pread(fd, buf, sizeof buf - 1, 0)) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  unsigned long v = strtoul(buf, nullptr, 10);
+  return v == 4294967295UL ? -1 : static_cast<int64_t>(v);
+}
+
 // One read of a stat file from its start (procfs renders it anew each time).
 bool PreadStat(int fd, std::string& out) {
   char buf[4096];
@@ -181,9 +193,17 @@ bool PidfdInfoWorks() {
 
 StableCache::~StableCache() { ClearLocked(); }
 
+void StableCache::CloseFdsLocked(Entry& e) {
+  for (int* fd : {&e.stat_fd, &e.auid_fd}) {
+    if (*fd < 0) continue;
+    close(*fd);
+    *fd = -1;
+    stat_fds_--;
+  }
+}
+
 void StableCache::ClearLocked() {
-  for (auto& kv : map_)
-    if (kv.second.stat_fd >= 0) close(kv.second.stat_fd);
+  for (auto& kv : map_) CloseFdsLocked(kv.second);
   map_.clear();
   stat_fds_ = 0;
 }
@@ -200,8 +220,7 @@ void StableCache::SweepLocked() {
   std::string buf;
   for (auto it = map_.begin(); it != map_.end();) {
     if (it->second.stat_fd >= 0 && !PreadStat(it->second.stat_fd, buf)) {
-      close(it->second.stat_fd);
-      stat_fds_--;
+      CloseFdsLocked(it->second);
       it = map_.erase(it);
     } else {
       ++it;
@@ -212,10 +231,7 @@ void StableCache::SweepLocked() {
 void StableCache::ForgetLocked(pid_t tid) {
   auto it = map_.find(tid);
   if (it == map_.end()) return;
-  if (it->second.stat_fd >= 0) {
-    close(it->second.stat_fd);
-    stat_fds_--;
-  }
+  CloseFdsLocked(it->second);
   map_.erase(it);
 }
 
@@ -258,14 +274,20 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
           id.exe_ino = e.exe_ino;
           id.auid = e.auid;
           id.ses = e.ses;
+          // An unset loginuid can still be set by the task itself (a write
+          // to /proc/self/loginuid: pam_loginuid), which nothing traps; it
+          // and the session id (set by the same write) are read again until
+          // it is (one pread of a kept descriptor when there is one). Once
+          // set it is kept: the kernel makes it immutable or lets only
+          // CAP_AUDIT_CONTROL change it.
+          bool auid_read = false;
+          if (id.auid < 0 && e.auid_fd >= 0 && lk.owns_lock()) {
+            id.auid = PreadAuditId(e.auid_fd);
+            auid_read = true;
+          }
           if (lk.owns_lock()) lk.unlock();
-          if (id.auid < 0) {
-            // An unset loginuid can still be set by the task itself (a write
-            // to /proc/self/loginuid: pam_loginuid), which nothing traps; it
-            // and the session id (set by the same write) are read again
-            // until it is. Once set it is kept: the kernel makes it immutable
-            // or lets only CAP_AUDIT_CONTROL change it.
-            id.auid = ReadAuditId(tid, "loginuid");
+          if (id.auid < 0 && !auid_read) id.auid = ReadAuditId(tid, "loginuid");
+          if (e.auid < 0) {
             if (id.auid >= 0) {
               id.ses = ReadAuditId(tid, "sessionid");
               std::lock_guard<std::mutex> relock(cache->mu_);
@@ -273,6 +295,11 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
               if (again != cache->map_.end() && again->second.start == e.start) {
                 again->second.auid = id.auid;
                 again->second.ses = id.ses;
+                if (again->second.auid_fd >= 0) {
+                  close(again->second.auid_fd);
+                  again->second.auid_fd = -1;
+                  cache->stat_fds_--;
+                }
               }
             }
           }
@@ -354,6 +381,13 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
         e.stat_fd = stat_fd;
         stat_fd = -1;
         cache->stat_fds_++;
+        // An unset loginuid is read at every record: one pread instead of
+        // open, read and close.
+        if (e.auid < 0 && cache->stat_fds_ < MaxStatFds()) {
+          snprintf(path, sizeof path, "/proc/%d/loginuid", tid);
+          e.auid_fd = open(path, O_RDONLY | O_CLOEXEC);
+          if (e.auid_fd >= 0) cache->stat_fds_++;
+        }
       }
       cache->map_[tid] = std::move(e);
     }

@@ -40,6 +40,7 @@ class StableCache {
     uint64_t exe_dev = 0, exe_ino = 0;
     int64_t auid = -1, ses = -1;
     int stat_fd = -1;
+    int auid_fd = -1;  // /proc/TID/loginuid while it is unset (read again at each record)
   };
   ~StableCache();
   void Forget(pid_t tid);
@@ -52,9 +53,10 @@ class StableCache {
   void ForgetLocked(pid_t tid);
   void ClearLocked();
   void SweepLocked();
+  void CloseFdsLocked(Entry& e);
   std::mutex mu_;
   std::unordered_map<pid_t, Entry> map_;
-  size_t stat_fds_ = 0;
+  size_t stat_fds_ = 0;  // kept descriptors: stat and loginuid
   // Thread groups with an exec in flight while other threads ran: until the
   // group is seen single-threaded again, its program may change under a
   // thread the supervisor is not watching, so nothing of it is kept.
