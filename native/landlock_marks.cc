@@ -562,16 +562,8 @@ void Supervisor::HandleLandlockCreate(const Call& c) {
     close(static_cast<int>(fd));
     return;
   }
-  seccomp_notif_addfd addfd{};
-  addfd.id = c.id;
-  addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
-  addfd.srcfd = static_cast<uint32_t>(fd);
-  addfd.newfd_flags = O_CLOEXEC;  // as the kernel's own ruleset fds
-  // This thread blocks every signal (Run), so the wait for the caller to
-  // take the fd is not interrupted (see Answer).
-  int r;
-  while ((r = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd)) < 0 && errno == EINTR) {
-  }
+  // As the kernel's own ruleset fds: close-on-exec.
+  int r = AddFdAndAnswer(c.id, static_cast<int>(fd), O_CLOEXEC);
   int e = errno;
   if (r < 0) {
     close(static_cast<int>(fd));

@@ -336,30 +336,34 @@ void Supervisor::Answer(uint32_t token, bool refuse) {
           return Respond(p.id, EFAULT, false);
         }
       }
-      seccomp_notif_addfd addfd{};
-      addfd.id = p.id;
-      addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
-      addfd.srcfd = static_cast<uint32_t>(p.fd);
-      addfd.newfd_flags = p.fd_flags;
-      // ADDFD waits for the caller to take the fd. With SEND it marks the
-      // call answered before that wait; a signal interrupting the wait
-      // withdraws the fd but not the answer, and the caller's accept would
-      // return 0 with no fd (seen with Node's SIGPROF). So no signal may
-      // interrupt it: this runs on the JS thread, whose signals are blocked
-      // for the call only (stop and kill signals cannot be).
-      sigset_t all, old;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, &old);
-      int r;
-      while ((r = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd)) < 0 && errno == EINTR) {
-      }
+      int r = AddFdAndAnswer(p.id, p.fd, p.fd_flags);
       int e = errno;
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
       close(p.fd);
-      if (r < 0 && e != ENOENT) Respond(p.id, e, false);
+      if (r < 0 && e != ENOENT) Respond(p.id, e, false);  // ENOENT: the caller is gone
       return;
     }
   }
+}
+
+// The fd first, then the answer with its number: two ioctls, not one ADDFD
+// with SECCOMP_ADDFD_FLAG_SEND. SEND marks the call answered before ADDFD
+// waits for the caller to take the fd, and anything that interrupts that
+// wait withdraws the fd but not the answer: the caller's accept would return
+// 0 with no fd (and the program then closes its fd 0). Not only a signal
+// interrupts it: an io_uring completion's task work (TIF_NOTIFY_SIGNAL) does,
+// and netlog-run's engine, the JS thread, owns the ring of blocking calls.
+// Without SEND an interrupted ADDFD is taken back whole and restarted by the
+// kernel. The caller's fd, or -1 with errno (ENOENT: the caller is gone).
+int Supervisor::AddFdAndAnswer(uint64_t id, int srcfd, uint32_t newfd_flags) {
+  seccomp_notif_addfd addfd{};
+  addfd.id = id;
+  addfd.srcfd = static_cast<uint32_t>(srcfd);
+  addfd.newfd_flags = newfd_flags;
+  int r;
+  while ((r = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd)) < 0 && errno == EINTR) {
+  }
+  if (r >= 0) RespondValue(id, r);
+  return r;
 }
 
 // Duplicates the caller's fd. A pidfd of the caller's thread (PIDFD_THREAD,

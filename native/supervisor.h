@@ -133,6 +133,7 @@ class Supervisor {
   void AddOp(BlockingOp* op);
   void RemoveOp(BlockingOp* op);
   void Respond(uint64_t id, int error, bool cont);
+  int AddFdAndAnswer(uint64_t id, int srcfd, uint32_t newfd_flags);
   int CopyPeerOut(const Call& c, const Pending& p);
   void Hold(Event&& ev, const Call& c, Pending p);
   // extra: more ReadFlags (procinfo.h).
