@@ -140,11 +140,11 @@ int Supervisor::AnswerFor(int err, BlockingOp* op, int fd, int timeo_opt) {
   return ERESTARTSYS;
 }
 
-bool StartThread(std::function<void()> fn) {
+bool StartThread(std::function<void()> fn, pthread_t* joinable) {
   auto* heap = new std::function<void()>(std::move(fn));
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (!joinable) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_t t;
   int r = pthread_create(
       &t, &attr,
@@ -161,6 +161,7 @@ bool StartThread(std::function<void()> fn) {
     errno = r;
     return false;
   }
+  if (joinable) *joinable = t;
   return true;
 }
 

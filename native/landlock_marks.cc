@@ -80,27 +80,6 @@ bool MayRestrictSelf(pid_t tid) {
   return (eff >> 21) & 1;  // CAP_SYS_ADMIN
 }
 
-// A joinable thread running fn (StartThread's are detached): Stop waits for
-// each shadow's thread to leave before freeing what it loops on.
-bool StartJoinable(std::function<void()> fn, pthread_t& out) {
-  auto* heap = new std::function<void()>(std::move(fn));
-  int r = pthread_create(
-      &out, nullptr,
-      [](void* p) -> void* {
-        auto* f = static_cast<std::function<void()>*>(p);
-        (*f)();
-        delete f;
-        return nullptr;
-      },
-      heap);
-  if (r != 0) {
-    delete heap;
-    errno = r;
-    return false;
-  }
-  return true;
-}
-
 // Bound of LandlockMarks::known_.
 const size_t kMaxKnown = 4096;
 
@@ -205,7 +184,7 @@ LandlockMarks::Shadow* LandlockMarks::Spawn(Shadow* parent, int ruleset, uint64_
   // in that domain; no_new_privs (which landlock_restrict_self needs without
   // CAP_SYS_ADMIN) is a per-thread flag: netlog's other threads keep theirs.
   std::function<void()> start = [st, shadow, ruleset] {
-    bool ok = StartJoinable([st, shadow, ruleset] {
+    bool ok = StartThread([st, shadow, ruleset] {
       sigset_t all;
       sigfillset(&all);
       pthread_sigmask(SIG_BLOCK, &all, nullptr);
@@ -225,7 +204,7 @@ LandlockMarks::Shadow* LandlockMarks::Spawn(Shadow* parent, int ruleset, uint64_
       }
       st->cv.notify_all();
       if (err == 0) shadow->Loop();
-    }, shadow->thread);
+    }, &shadow->thread);
     shadow->started = ok;
     if (!ok) {
       std::lock_guard<std::mutex> lk(st->mu);

@@ -235,8 +235,9 @@ class Supervisor {
   std::atomic<bool> warned_thread_{false};
 };
 
-// Starts a detached thread; false (errno set) when none can be had.
-bool StartThread(std::function<void()> fn);
+// Starts a thread, detached unless `joinable` is given (its id is stored
+// there); false (errno set) when none can be had.
+bool StartThread(std::function<void()> fn, pthread_t* joinable = nullptr);
 
 // Installs the no-op handler of the signal used to interrupt a worker that is
 // blocked in an emulated accept/connect (once per process).
