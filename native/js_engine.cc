@@ -24,7 +24,8 @@ JsEngine::JsEngine(Napi::Env env, Napi::Function on_batch)
 std::function<void(Supervisor*)> JsEngine::Poster() {
   return [this](Supervisor*) {
     // Inside Wait the batch is flushed once the listener has been read.
-    if (waiting_ && pthread_equal(pthread_self(), js_thread_)) return;
+    // (waiting_ is the JS thread's own: only that thread reads it.)
+    if (pthread_equal(pthread_self(), js_thread_) && waiting_) return;
     Wake();
   };
 }

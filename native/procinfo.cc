@@ -148,13 +148,18 @@ bool ReadStatus(pid_t tid, Identity& id, bool creds) {
   return true;
 }
 
+// loginuid and sessionid: (uint32_t)-1 is unset.
+int64_t ParseAuditId(const char* text) {
+  unsigned long v = strtoul(text, nullptr, 10);
+  return v == 4294967295UL ? -1 : static_cast<int64_t>(v);
+}
+
 int64_t ReadAuditId(pid_t tid, const char* file) {
   char path[64];
   std::string buf;
   snprintf(path, sizeof path, "/proc/%d/%s", tid, file);
   if (!ReadSmallFile(path, buf)) return -1;
-  unsigned long v = strtoul(buf.c_str(), nullptr, 10);
-  return v == 4294967295UL ? -1 : static_cast<int64_t>(v);
+  return ParseAuditId(buf.c_str());
 }
 
 // A kept /proc/TID/loginuid read from its start; -1 when unset or unreadable.
@@ -165,8 +170,7 @@ int64_t PreadAuditId(int fd) {
   }
   if (n <= 0) return -1;
   buf[n] = 0;
-  unsigned long v = strtoul(buf, nullptr, 10);
-  return v == 4294967295UL ? -1 : static_cast<int64_t>(v);
+  return ParseAuditId(buf);
 }
 
 // One read of a stat file from its start (procfs renders it anew each time).
@@ -193,13 +197,16 @@ bool PidfdInfoWorks() {
 
 StableCache::~StableCache() { ClearLocked(); }
 
+void StableCache::CloseFdLocked(int& fd) {
+  if (fd < 0) return;
+  close(fd);
+  fd = -1;
+  stat_fds_--;
+}
+
 void StableCache::CloseFdsLocked(Entry& e) {
-  for (int* fd : {&e.stat_fd, &e.auid_fd}) {
-    if (*fd < 0) continue;
-    close(*fd);
-    *fd = -1;
-    stat_fds_--;
-  }
+  CloseFdLocked(e.stat_fd);
+  CloseFdLocked(e.auid_fd);
 }
 
 void StableCache::ClearLocked() {
@@ -295,11 +302,7 @@ bool ReadIdentity(pid_t tid, Identity& id, StableCache* cache, unsigned flags) {
               if (again != cache->map_.end() && again->second.start == e.start) {
                 again->second.auid = id.auid;
                 again->second.ses = id.ses;
-                if (again->second.auid_fd >= 0) {
-                  close(again->second.auid_fd);
-                  again->second.auid_fd = -1;
-                  cache->stat_fds_--;
-                }
+                cache->CloseFdLocked(again->second.auid_fd);
               }
             }
           }

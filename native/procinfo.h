@@ -53,6 +53,7 @@ class StableCache {
   void ForgetLocked(pid_t tid);
   void ClearLocked();
   void SweepLocked();
+  void CloseFdLocked(int& fd);  // a kept descriptor, counted in stat_fds_
   void CloseFdsLocked(Entry& e);
   std::mutex mu_;
   std::unordered_map<pid_t, Entry> map_;
