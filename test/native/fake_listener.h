@@ -49,6 +49,7 @@ class FakeListener final : public SeccompListener {
   std::vector<seccomp_notif_resp> answers;  // the SENDs that answered
   std::vector<Added> added;                 // the ADDFDs that succeeded
   int late_sends = 0;                       // SENDs for an id already answered or gone
+  int addfd_calls = 0;                      // every ADDFD asked, failed or not
   int next_fd = 7;                          // the caller's fd an ADDFD "installs"
 
   int fd() const override { return pipe_[0]; }
@@ -80,6 +81,7 @@ class FakeListener final : public SeccompListener {
   }
 
   int AddFd(const seccomp_notif_addfd& a) override {
+    addfd_calls++;
     if (int e = Next(addfd_errors)) return Fail(e);
     if (!pending_.count(a.id) || gone_.count(a.id)) return Fail(ENOENT);
     struct stat st{};
