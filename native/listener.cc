@@ -36,11 +36,13 @@ void SeccompListener::Value(uint64_t id, int64_t val) {
 int KernelListener::Recv(seccomp_notif* n) { return ioctl(fd_, SECCOMP_IOCTL_NOTIF_RECV, n); }
 
 int KernelListener::Send(const seccomp_notif_resp& resp) {
-  return ioctl(fd_, SECCOMP_IOCTL_NOTIF_SEND, const_cast<seccomp_notif_resp*>(&resp));
+  seccomp_notif_resp r = resp;
+  return ioctl(fd_, SECCOMP_IOCTL_NOTIF_SEND, &r);
 }
 
 int KernelListener::AddFd(const seccomp_notif_addfd& addfd) {
-  return ioctl(fd_, SECCOMP_IOCTL_NOTIF_ADDFD, const_cast<seccomp_notif_addfd*>(&addfd));
+  seccomp_notif_addfd a = addfd;
+  return ioctl(fd_, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
 }
 
 bool KernelListener::IdValid(uint64_t id) { return notif_valid(fd_, id); }

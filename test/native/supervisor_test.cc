@@ -5,7 +5,6 @@
 // Run by test/native/supervisor.test.ts; prints one line per test, exits 1 if
 // any failed.
 #include <arpa/inet.h>
-#include <linux/audit.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -61,7 +60,6 @@ seccomp_notif Notif(uint64_t id, pid_t pid, int nr, uint64_t a0 = 0, uint64_t a1
   n.id = id;
   n.pid = static_cast<uint32_t>(pid);
   n.data.nr = nr;
-  n.data.arch = AUDIT_ARCH_X86_64;
   n.data.args[0] = a0;
   n.data.args[1] = a1;
   n.data.args[2] = a2;
