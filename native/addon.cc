@@ -296,8 +296,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   s->sup = sup;
   sup->Egress().Set(egress_block, std::move(egress_rules));
   // Halves the cost of each trapped call where the kernel has it (6.6+).
-  // The flags are the ioctl's argument itself, not a pointer to them.
-  ioctl(l.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
+  KernelListener(l.listener).SetFlags(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
   if (!sup->Start() || !start_engine()) {
     // No ack: the child sees the socket close and exits without exec'ing.
     int err = errno;
@@ -359,7 +358,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   Napi::ThreadSafeFunction tsfn = s->tsfn;
   auto sup = std::make_shared<Supervisor>(listener, sopts, BatchPoster(tsfn));
   s->sup = sup;
-  ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, static_cast<unsigned long>(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP));
+  KernelListener(listener).SetFlags(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
   static std::vector<std::shared_ptr<Supervisor>>* kept = new std::vector<std::shared_ptr<Supervisor>>;
   kept->push_back(sup);  // before Start: a thread that did start keeps `this`
   Napi::Value key = o.Get("engine");

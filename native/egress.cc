@@ -520,11 +520,7 @@ void Supervisor::FinishSend(const Call& c, int dup, int domain, std::vector<Data
 }
 
 void Supervisor::RespondValue(uint64_t id, int64_t val) {
-  seccomp_notif_resp resp{};
-  resp.id = id;
-  resp.val = val;
-  while (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno == EINTR) {
-  }
+  listener_->Value(id, val);
 }
 
 }  // namespace netlog

@@ -226,7 +226,7 @@ LandlockMarks::Shadow* LandlockMarks::Spawn(Shadow* parent, int ruleset, uint64_
   return shadow;
 }
 
-bool LandlockMarks::Mark(pid_t tid, int listener, uint64_t notif_id, int ruleset) {
+bool LandlockMarks::Mark(pid_t tid, SeccompListener* listener, uint64_t notif_id, int ruleset) {
   // Before pidfs (6.9), pidfds share one inode and name no process: on 6.7
   // and 6.8 (network rules, no pidfs) every process counts as sandboxed by a
   // domain netlog cannot reproduce.

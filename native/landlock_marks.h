@@ -23,6 +23,8 @@
 
 namespace netlog {
 
+class SeccompListener;
+
 class LandlockMarks {
  public:
   class Shadow;
@@ -36,7 +38,7 @@ class LandlockMarks {
   // restricts only itself and the threads it creates afterwards: the others
   // are checked more strictly than the kernel would, never less). False when
   // the process could not be identified (the caller is then refused).
-  bool Mark(pid_t tid, int listener, uint64_t notif_id, int ruleset);
+  bool Mark(pid_t tid, SeccompListener* listener, uint64_t notif_id, int ruleset);
   // The domain of tid's process as far as netlog saw it; when inherited from
   // an ancestor, the process is marked itself, so that it stays known when
   // the ancestor is gone.

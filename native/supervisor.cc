@@ -41,7 +41,12 @@ int64_t NowUs(clockid_t clock) {
 }  // namespace
 
 Supervisor::Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post)
-    : listener_(listener), opts_(opts), probes_(opts.probes), post_(std::move(post)) {}
+    : Supervisor(std::make_unique<KernelListener>(listener), opts, std::move(post)) {}
+
+Supervisor::Supervisor(std::unique_ptr<SeccompListener> listener, const SupervisorOptions& opts,
+                       std::function<void(Supervisor*)> post)
+    : listener_owned_(std::move(listener)), listener_(listener_owned_.get()), opts_(opts), probes_(opts.probes),
+      post_(std::move(post)) {}
 
 bool Supervisor::Start() {
   // Connects and accepts that would block wait in the ring; the engine takes
@@ -136,7 +141,7 @@ bool Supervisor::OnReadable(short revents) {
   for (int handled = 0;; revents = 0) {
     if (handled == kMaxBatch) return true;  // the rest on the engine's next round
     if (revents == 0) {
-      pollfd pfd{listener_, POLLIN, 0};
+      pollfd pfd{listener_->fd(), POLLIN, 0};
       int r = poll(&pfd, 1, 0);
       if (r < 0 && errno == EINTR) continue;
       if (r == 0) return true;
@@ -144,7 +149,7 @@ bool Supervisor::OnReadable(short revents) {
     }
     if (!(revents & POLLIN)) break;  // POLLHUP: no task uses the filter any more
     memset(notif, 0, notif_buf_.size());
-    if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, notif) < 0) {
+    if (listener_->Recv(notif) < 0) {
       // ENOENT: the caller went away between poll and receive.
       if (errno == EINTR || errno == ENOENT) continue;
       Warn(std::string("SECCOMP_IOCTL_NOTIF_RECV: ") + strerror(errno));
@@ -197,16 +202,11 @@ void Supervisor::EndSession() {
 }
 
 void Supervisor::Respond(uint64_t id, int error, bool cont) {
-  seccomp_notif_resp resp{};
-  resp.id = id;
-  if (cont) {
-    resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-  } else {
-    resp.error = -error;
-    resp.val = 0;
-  }
   // ENOENT: the caller was killed meanwhile; nothing to answer.
-  while (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno == EINTR) {
+  if (cont) {
+    listener_->Continue(id);
+  } else {
+    listener_->Error(id, error);
   }
 }
 
@@ -360,7 +360,7 @@ int Supervisor::AddFdAndAnswer(uint64_t id, int srcfd, uint32_t newfd_flags) {
   addfd.srcfd = static_cast<uint32_t>(srcfd);
   addfd.newfd_flags = newfd_flags;
   int r;
-  while ((r = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd)) < 0 && errno == EINTR) {
+  while ((r = listener_->AddFd(addfd)) < 0 && errno == EINTR) {
   }
   if (r >= 0) RespondValue(id, r);
   return r;

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,6 +23,7 @@
 #include "filter.h"
 #include "uring.h"
 #include "landlock_marks.h"
+#include "listener.h"
 
 namespace netlog {
 
@@ -42,6 +44,9 @@ class Supervisor {
  public:
   // `post` is called (from any thread) when messages are waiting in the queue.
   Supervisor(int listener, const SupervisorOptions& opts, std::function<void(Supervisor*)> post);
+  // Over another listener than the kernel's (the native unit tests' fake).
+  Supervisor(std::unique_ptr<SeccompListener> listener, const SupervisorOptions& opts,
+             std::function<void(Supervisor*)> post);
   // Starts the monitor thread and hands the listener to the engine; false
   // (errno set) if it cannot.
   bool Start();
@@ -49,7 +54,7 @@ class Supervisor {
   // of its poll): receives and handles what is ready; false once no task
   // uses the filter any more (the session has ended; 'end' is queued).
   bool OnReadable(short revents);
-  int Listener() const { return listener_; }
+  int Listener() const { return listener_->fd(); }
   // The io_uring of calls that would block (-1 without one), and taking its
   // completions: the engine thread polls it beside the listener.
   int RingFd() const;
@@ -171,7 +176,8 @@ class Supervisor {
   LandlockMarks landlock_;
   std::atomic<bool> warned_landlock_{false};
 
-  int listener_;
+  std::unique_ptr<SeccompListener> listener_owned_;
+  SeccompListener* listener_;
   SupervisorOptions opts_;
   std::atomic<uint32_t> probes_;
   std::function<void(Supervisor*)> post_;

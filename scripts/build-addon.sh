@@ -8,7 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PATH="$PWD/node_modules/.bin:$PATH"
 addon=build/Release/netlog_native.node
+# In a checkout, the native unit tests are built beside the addon.
+native_tests() { [ ! -e test/native/CMakeLists.txt ] || bash scripts/build-native-tests.sh; }
 if [ "${1:-}" != --force ] && [ -e $addon ] && [ -z "$(find native CMakeLists.txt -newer $addon -print -quit)" ]; then
+  native_tests
   exit 0
 fi
 if [ -e $addon ] && { [ ! -w . ] || [ ! -w build ]; }; then
@@ -16,3 +19,4 @@ if [ -e $addon ] && { [ ! -w . ] || [ ! -w build ]; }; then
   exit 0
 fi
 cmake-js compile --out build
+native_tests
