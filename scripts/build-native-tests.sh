@@ -5,13 +5,4 @@
 # scripts/build-addon.sh, after the addon (whose rebuild empties build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-quietly() { # the output only when the step fails
-  local out
-  if ! out=$("$@" 2>&1); then
-    echo "$out" >&2
-    echo "netlog: building the native unit tests failed: $*" >&2
-    exit 1
-  fi
-}
-[ -e build/native-tests/CMakeCache.txt ] || quietly cmake -S test/native -B build/native-tests -DCMAKE_BUILD_TYPE=Release
-quietly cmake --build build/native-tests -j 2
+bash scripts/cmake-build.sh test/native build/native-tests "the native unit tests"
