@@ -54,6 +54,16 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     fastopen("sendto", 3);
     fastopen("sendmsg", 2);
     fastopen("sendmmsg", 3);
+    // An IPv6 routing header set on a socket sends its packets to the
+    // header's segments first, not to the address connect names (and the
+    // record and --egress block check): a closed door. IPV6_2292PKTOPTIONS
+    // can set one too. (Per-datagram control data is refused in block mode.)
+    int so = seccomp_syscall_resolve_name("setsockopt");
+    for (int opt : {57 /* IPV6_RTHDR */, 5 /* IPV6_2292RTHDR */, 6 /* IPV6_2292PKTOPTIONS */}) {
+      scmp_arg_cmp rthdr[2] = {{1, SCMP_CMP_EQ, IPPROTO_IPV6, 0}, {2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(opt), 0}};
+      int r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), so, 2, rthdr);
+      if (r < 0) fail("setsockopt", r);
+    }
   }
   if (traps.send) {
     // sendto without an address goes to the connected peer, checked at

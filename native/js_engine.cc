@@ -7,6 +7,7 @@
 #ifdef NETLOG_JS_ENGINE
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -41,6 +42,13 @@ bool JsEngine::Start(std::shared_ptr<Supervisor> sup) {
   js_thread_ = pthread_self();
   wake_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_ < 0) return false;
+  // Made now, while descriptors can be had: see EpollWait.
+  spare_ep_ = epoll_create1(EPOLL_CLOEXEC);
+  if (spare_ep_ < 0) {
+    close(wake_);
+    wake_ = -1;
+    return false;
+  }
   if (napi_get_uv_event_loop(env_, &loop_) != napi_ok || !loop_) {
     errno = EINVAL;
     return false;
@@ -76,6 +84,10 @@ void JsEngine::Wait() {
         {sup_->RingFd(), POLLIN, 0},
     };
     int r = poll(fds, 4, timeout);
+    // poll(2) fails with EINVAL when nfds exceeds RLIMIT_NOFILE, which the
+    // same user can lower on an unprivileged netlog-run (prlimit --pid):
+    // the wait goes on through epoll, which has no such check.
+    if (r < 0 && errno == EINVAL) r = EpollWait(fds, 4, timeout);
     if (r < 0) break;  // EINTR: libuv's signal handling takes its turn
     if (fds[3].revents & POLLIN) sup_->OnRing();
     if (fds[2].revents && !sup_->OnReadable(fds[2].revents)) listener_done_ = true;
@@ -92,6 +104,31 @@ void JsEngine::Wait() {
   }
   waiting_ = false;
   uv_idle_start(&idle_, [](uv_idle_t*) {});
+}
+
+int JsEngine::EpollWait(pollfd* fds, int n, int timeout) {
+  if (!warned_limit_) {
+    warned_limit_ = true;
+    sup_->Warn("poll(2) refuses to wait (RLIMIT_NOFILE lowered below 4?): waiting through epoll instead; "
+         "calls that need a new descriptor to be inspected are refused (EACCES)");
+  }
+  for (int i = 0; i < n; i++) {
+    if (fds[i].fd == spare_fds_[i]) continue;
+    if (spare_fds_[i] >= 0) epoll_ctl(spare_ep_, EPOLL_CTL_DEL, spare_fds_[i], nullptr);
+    spare_fds_[i] = -1;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(i);
+    if (fds[i].fd >= 0 && epoll_ctl(spare_ep_, EPOLL_CTL_ADD, fds[i].fd, &ev) == 0) spare_fds_[i] = fds[i].fd;
+  }
+  epoll_event evs[4];
+  int r = epoll_wait(spare_ep_, evs, n < 4 ? n : 4, timeout);
+  if (r < 0) return r;
+  for (int i = 0; i < r; i++) {
+    uint32_t e = evs[i].events;
+    fds[evs[i].data.u32].revents = static_cast<short>((e & EPOLLIN ? POLLIN : 0) | (e & EPOLLHUP ? POLLHUP : 0) | (e & EPOLLERR ? POLLERR : 0));
+  }
+  return r;
 }
 
 bool JsEngine::Flush() {
@@ -117,6 +154,7 @@ void JsEngine::Close() {
   context_.reset();
   if (handles_open_ == 0) {  // never started
     if (wake_ >= 0) close(wake_);
+    if (spare_ep_ >= 0) close(spare_ep_);
     delete this;
     return;
   }
@@ -126,6 +164,7 @@ void JsEngine::Close() {
     auto* self = static_cast<JsEngine*>(h->data);
     if (--self->handles_open_ == 0) {
       close(self->wake_);
+      close(self->spare_ep_);
       delete self;
     }
   };

@@ -14,6 +14,7 @@
 #pragma once
 #ifdef NETLOG_JS_ENGINE  // libuv's header was found (CMakeLists.txt)
 #include <napi.h>
+#include <poll.h>
 #include <uv.h>
 
 #include <memory>
@@ -41,6 +42,8 @@ class JsEngine {
   void Wait();
   bool Flush();
   void Wake();
+  // poll(2) with n descriptors, through spare_ep_ (when poll fails: EINVAL).
+  int EpollWait(pollfd* fds, int n, int timeout);
 
   Napi::Env env_;
   Napi::FunctionReference on_batch_;
@@ -49,6 +52,9 @@ class JsEngine {
   uv_prepare_t prepare_{};
   uv_idle_t idle_{};
   int wake_ = -1;
+  int spare_ep_ = -1;                   // an epoll set, for when poll(2) cannot wait
+  int spare_fds_[4] = {-1, -1, -1, -1};  // what it holds, by slot of Wait's poll
+  bool warned_limit_ = false;
   pthread_t js_thread_{};
   bool waiting_ = false;  // inside Wait(): a post from this thread needs no wake-up
   bool closed_ = false;

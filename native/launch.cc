@@ -148,7 +148,10 @@ struct ChildArgs {
   // the supervisor, unprivileged, could not read this exec's path. With its
   // copy of the listener closed first (after the ack: in block mode the
   // parent takes it with pidfd_getfd), nothing here is worth protecting.
-  close(listener);
+  // close_range, which the filter does not trap: a trapped close would ask
+  // the supervisor, which cannot read this still undumpable process and
+  // refuses what it cannot read.
+  if (syscall(SYS_close_range, listener, listener, 0) < 0) close(listener);
   prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   // --user: the filter was installed with root's CAP_SYS_ADMIN, so no
   // no_new_privs is needed and setuid programs keep working; the supervisor

@@ -340,6 +340,12 @@ void Supervisor::HandleClose(const Call& c) {
   snprintf(link, sizeof link, "/proc/%d/fd/%d", c.tid, fd);
   char target[16];
   ssize_t n = readlink(link, target, sizeof target);
+  // No such descriptor (ENOENT): the kernel answers EBADF. ENAMETOOLONG: a
+  // file whose path is longer than PATH_MAX, not a socket ("socket:[N]").
+  // Any other failure (EACCES: a process that made itself undumpable, read
+  // by an unprivileged supervisor) leaves it unknown whether a socket
+  // closes: refused, as every call netlog cannot inspect is.
+  if (n < 0 && errno != ENOENT && errno != ENAMETOOLONG) return Fail(c, "/proc");
   // The hot path: anything but a socket goes on at once.
   if (n < 7 || memcmp(target, "socket:", 7) != 0) return Respond(c.id, 0, true);
   int err = 0;

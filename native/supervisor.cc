@@ -144,7 +144,9 @@ bool Supervisor::OnReadable(short revents) {
       pollfd pfd{listener_->fd(), POLLIN, 0};
       int r = poll(&pfd, 1, 0);
       if (r < 0 && errno == EINTR) continue;
-      if (r == 0) return true;
+      // EINVAL: RLIMIT_NOFILE below 1 (see JsEngine::EpollWait); the
+      // engine's next round asks again.
+      if (r == 0 || (r < 0 && errno == EINVAL)) return true;
       revents = r < 0 ? POLLERR : pfd.revents;
     }
     if (!(revents & POLLIN)) break;  // POLLHUP: no task uses the filter any more

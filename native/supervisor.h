@@ -58,6 +58,8 @@ class Supervisor {
   // The io_uring of calls that would block (-1 without one), and taking its
   // completions: the engine thread polls it beside the listener.
   int RingFd() const;
+  // A warning for netlog-run's stderr (netlogd's log), queued as a message.
+  void Warn(const std::string& text);
   void OnRing();
   // The session is over for netlog (netlogd closes it): its monitor and
   // workers end, no 'end' message is sent (engine thread).
@@ -151,7 +153,6 @@ class Supervisor {
   void RunBlocking(std::function<void(BlockingOp*)> job, const Call& c, int dup);
   void Monitor();
   void WorkerLoop();
-  void Warn(const std::string& text);
 
   // --egress block (native/egress.cc).
  public:

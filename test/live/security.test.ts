@@ -94,6 +94,26 @@ except OSError:
     expect(r.stdout.split('\n')).toEqual(['ENOTSUP', 'not connected']);
   });
 
+  it('an IPv6 routing header (which would send packets to other hosts than connect names) cannot be set', async (ctx) => {
+    const script = `
+import socket, struct, errno
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+# A type-4 (segment routing) header with two segments, the next one fd00::2.
+hdr = struct.pack("!BBBBBBH", 0, 4, 4, 1, 1, 0, 0) + socket.inet_pton(socket.AF_INET6, "::1") + socket.inet_pton(socket.AF_INET6, "fd00::2")
+for opt in (57, 5, 6):  # IPV6_RTHDR, IPV6_2292RTHDR, IPV6_2292PKTOPTIONS
+    try:
+        s.setsockopt(socket.IPPROTO_IPV6, opt, hdr); print("set")
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+`;
+    const bare = await execa('python3', ['-c', script], { reject: false });
+    // Without netlog the kernel takes the header (unprivileged), where it has IPv6.
+    ctx.skip(bare.exitCode !== 0, `this machine has no IPv6 sockets: ${bare.stderr.split('\n').pop()}`);
+    expect(bare.stdout.split('\n')[0]).toBe('set');
+    const r = await netlogRun(['python3', '-c', script]);
+    expect(r.stdout.split('\n')).toEqual(['ENOTSUP', 'ENOTSUP', 'ENOTSUP']);
+  });
+
   it('MPTCP sockets are recorded as tcp', async () => {
     const port = await server();
     const script = `import socket; s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); s.connect(("127.0.0.1", ${port})); print(s.getsockname()[1]); s.close()`;
@@ -202,8 +222,56 @@ except OSError as e:
     const log = path.join(dir, 'log.jsonl');
     const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, NETLOG_RUN, '-o', log, '--', 'python3', '-c', script], { reject: false, env: { PATH: process.env.PATH } });
     expect(String(r.stdout).trim()).toBe('EACCES');
-    expect(String(r.stderr)).toMatch(/netlog-run: cannot read a socket of a supervised process/);
+    // The warning comes once, for the first call refused: python's closes come before the bind.
+    expect(String(r.stderr)).toMatch(/netlog-run: cannot read (a socket|\/proc) of a supervised process/);
     expect(ofKind(readRecords(log), 'bind')).toHaveLength(0);
+  });
+
+  it('a socket connected while inspectable cannot be closed unrecorded once its process is not dumpable', async (ctx) => {
+    requireNobody(ctx, 'setpriv to nobody');
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o777);
+    const script = `
+import ctypes, socket, os
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+c = socket.create_connection(srv.getsockname()); a, _ = srv.accept()
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+for s in (c, a, open("/dev/null")):
+    try:
+        os.close(s.detach() if isinstance(s, socket.socket) else s.fileno()); print("closed")
+    except OSError as e:
+        print(e.errno)
+`;
+    const log = path.join(dir, 'log.jsonl');
+    const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, NETLOG_RUN, '-o', log, '--', 'python3', '-c', script], { reject: false, env: { PATH: process.env.PATH } });
+    // Neither descriptor can be told a socket or not: every close is refused (EACCES = 13).
+    expect(String(r.stdout).trim().split('\n')).toEqual(['13', '13', '13']);
+    expect(String(r.stderr)).toMatch(/netlog-run: cannot read \/proc of a supervised process \(Permission denied\)/);
+    const records = readRecords(log);
+    expect(ofKind(records, 'connect')).toHaveLength(1);
+    expect(ofKind(records, 'accept')).toHaveLength(1);
+    expect(ofKind(records, 'close')).toHaveLength(0);
+  });
+
+  it('a file descriptor limit of 0 set on an unprivileged netlog-run by its own session: refused calls, no hang', async (ctx) => {
+    requireNobody(ctx, 'setpriv to nobody');
+    ctx.skip(!fs.existsSync('/usr/bin/prlimit'), 'prlimit (util-linux) is not installed');
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o777);
+    const log = path.join(dir, 'log.jsonl');
+    // poll(2) fails with EINVAL once nfds exceeds RLIMIT_NOFILE: netlog-run used to spin on it.
+    // (prlimit's output goes to /dev/null: closing a socket, such as execa's stdio, needs a
+    // descriptor to inspect it, and is refused too.)
+    const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, NETLOG_RUN, '-o', log, '--', 'sh', '-c', 'prlimit --pid $PPID --nofile=0 >/dev/null 2>&1; /usr/bin/true; echo "true: $?"; echo done'], { reject: false, timeout: 30_000, env: { PATH: process.env.PATH } });
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(0);
+    // The exec of /usr/bin/true needed a descriptor to be inspected: refused (126), not let go.
+    expect(String(r.stdout).trim().split('\n')).toEqual(['true: 126', 'done']);
+    expect(String(r.stderr)).toMatch(/netlog-run: poll\(2\) refuses to wait .* waiting through epoll instead/);
+    const records = readRecords(log);
+    expect(records.some((x) => x.exec?.argv[0] === 'prlimit')).toBe(true);
+    expect(records.some((x) => x.exec?.file === '/usr/bin/true')).toBe(false);
+    expect(records.at(-1)?.event).toBe('end');
   });
 
   it('a log that cannot take even the start record: COMMAND never runs, exit 125', async (ctx) => {
