@@ -244,7 +244,7 @@ for s in (c, a, open("/dev/null")):
 `;
     const log = path.join(dir, 'log.jsonl');
     const r = await execa('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, NETLOG_RUN, '-o', log, '--', 'python3', '-c', script], { reject: false, env: { PATH: process.env.PATH } });
-    // Neither descriptor can be told a socket or not: every close is refused (EACCES = 13).
+    // None of the three (two sockets, /dev/null) can be told a socket or not: each close is refused (EACCES = 13).
     expect(String(r.stdout).trim().split('\n')).toEqual(['13', '13', '13']);
     expect(String(r.stderr)).toMatch(/netlog-run: cannot read \/proc of a supervised process \(Permission denied\)/);
     const records = readRecords(log);
