@@ -29,6 +29,15 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     int r = seccomp_rule_add(ctx, action, nr, 0);
     if (r < 0) fail(name, r);
   };
+  // setsockopt(fd, level, optname, ...) refused with EOPNOTSUPP: both are
+  // register arguments, so no race with the caller's memory.
+  auto refuse_sockopt = [&](int level, int optname) {
+    int nr = seccomp_syscall_resolve_name("setsockopt");
+    scmp_arg_cmp cmp[2] = {{1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(level), 0},
+                           {2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(optname), 0}};
+    int r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), nr, 2, cmp);
+    if (r < 0) fail("setsockopt", r);
+  };
   for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
     add(SCMP_ACT_ERRNO(ENOSYS), name);
   if (traps.exec) {
@@ -58,12 +67,8 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     // header's segments first, not to the address connect names (and the
     // record and --egress block check): a closed door. IPV6_2292PKTOPTIONS
     // can set one too. (Per-datagram control data is refused in block mode.)
-    int so = seccomp_syscall_resolve_name("setsockopt");
-    for (int opt : {57 /* IPV6_RTHDR */, 5 /* IPV6_2292RTHDR */, 6 /* IPV6_2292PKTOPTIONS */}) {
-      scmp_arg_cmp rthdr[2] = {{1, SCMP_CMP_EQ, IPPROTO_IPV6, 0}, {2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(opt), 0}};
-      int r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), so, 2, rthdr);
-      if (r < 0) fail("setsockopt", r);
-    }
+    for (int opt : {57 /* IPV6_RTHDR */, 5 /* IPV6_2292RTHDR */, 6 /* IPV6_2292PKTOPTIONS */})
+      refuse_sockopt(IPPROTO_IPV6, opt);
   }
   if (traps.send) {
     // sendto without an address goes to the connected peer, checked at
@@ -76,10 +81,7 @@ std::string BuildFilter(const TrapSet& traps, std::vector<sock_filter>& out) {
     add(SCMP_ACT_NOTIFY, "sendmmsg");
     // TCP_FASTOPEN_CONNECT defers the connect to the first send, which may
     // name another address: refused as MSG_FASTOPEN is.
-    nr = seccomp_syscall_resolve_name("setsockopt");
-    scmp_arg_cmp tfo[2] = {{1, SCMP_CMP_EQ, IPPROTO_TCP, 0}, {2, SCMP_CMP_EQ, 30 /* TCP_FASTOPEN_CONNECT */, 0}};
-    r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), nr, 2, tfo);
-    if (r < 0) fail("setsockopt", r);
+    refuse_sockopt(IPPROTO_TCP, 30 /* TCP_FASTOPEN_CONNECT */);
   }
   if (traps.connect) {
     // A program that sandboxes itself with Landlock must keep its connect
